@@ -1,0 +1,62 @@
+#include "ecrs/common/json.hpp"
+
+#include <json/reader.h>
+#include <json/writer.h>
+
+#include <memory>
+
+namespace ecrs {
+
+Result<Json::Value> parse_json(std::string_view text, std::string_view context) {
+  Json::CharReaderBuilder b;
+  b["collectComments"] = false;
+  b["failIfExtra"] = true;
+  b["rejectDupKeys"] = false;
+  std::unique_ptr<Json::CharReader> reader(b.newCharReader());
+  Json::Value out;
+  std::string errs;
+  if (text.empty() || !reader->parse(text.data(), text.data() + text.size(), &out, &errs)) {
+    std::string msg = text.empty() ? "empty document" : errs;
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return make_error("InvalidJson", msg, std::string(context));
+  }
+  return out;
+}
+
+std::string to_compact_json(const Json::Value& v) {
+  Json::StreamWriterBuilder b;
+  b["indentation"] = "";
+  b["emitUTF8"] = true;
+  return Json::writeString(b, v);
+}
+
+std::optional<std::string> get_string(const Json::Value& obj, const char* key) {
+  if (!obj.isObject()) return std::nullopt;
+  const Json::Value& v = obj[key];
+  if (!v.isString()) return std::nullopt;
+  return v.asString();
+}
+
+std::optional<std::int64_t> get_int(const Json::Value& obj, const char* key) {
+  if (!obj.isObject()) return std::nullopt;
+  const Json::Value& v = obj[key];
+  if (v.isInt64()) return v.asInt64();
+  if (v.isDouble()) return static_cast<std::int64_t>(v.asDouble());
+  return std::nullopt;
+}
+
+std::optional<double> get_number(const Json::Value& obj, const char* key) {
+  if (!obj.isObject()) return std::nullopt;
+  const Json::Value& v = obj[key];
+  if (!v.isNumeric()) return std::nullopt;
+  return v.asDouble();
+}
+
+std::optional<bool> get_bool(const Json::Value& obj, const char* key) {
+  if (!obj.isObject()) return std::nullopt;
+  const Json::Value& v = obj[key];
+  if (!v.isBool()) return std::nullopt;
+  return v.asBool();
+}
+
+}  // namespace ecrs

@@ -1,0 +1,2 @@
+#include "ecrs/sigv4/signer.hpp"
+// Implementation in progress.
