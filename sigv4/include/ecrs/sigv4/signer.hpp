@@ -45,6 +45,8 @@ struct SigningParams {
   bool omit_session_token = false;               // sign without x-amz-security-token, add it afterwards
                                                  // (post-sts-header-after vectors; some services want it)
   std::chrono::seconds expires{3600};            // presigned URLs only: X-Amz-Expires
+  bool unsigned_payload = false;                 // payload hash "UNSIGNED-PAYLOAD" (S3 presigned URLs, as
+                                                 // botocore's S3SigV4QueryAuth)
 };
 
 // Everything the signer computed; the intermediate strings are kept so tests and --debug can name the stage
@@ -53,8 +55,9 @@ struct SigningResult {
   std::string canonical_request;
   std::string string_to_sign;
   std::string signature;                 // lowercase hex
-  std::vector<Header> headers_to_add;    // header signing: X-Amz-Date, [X-Amz-Security-Token,
-                                         // X-Amz-Content-Sha256,] Authorization
+  std::vector<Header> headers_to_add;    // header signing, in the order of the aws-c-auth suite's signed
+                                         // requests: [X-Amz-Security-Token,] X-Amz-Date,
+                                         // [X-Amz-Content-Sha256,] Authorization
   std::string signed_query;              // query signing: the full query string to send (X-Amz-* included)
 };
 
@@ -97,5 +100,18 @@ Result<SigningResult> compute_for_verification(const Request& req, const ParsedA
                                                const Secret& secret_access_key,
                                                std::chrono::system_clock::time_point request_time,
                                                bool normalize_path = true);
+
+// The whole check a server makes on a header-signed request: X-Amz-Date present, signed and inside the
+// credential scope's day, every listed header present, and the recomputed signature equal (compared in
+// constant time). Errors carry AWS's codes (IncompleteSignatureException, InvalidSignatureException) and
+// never the header values.
+Result<void> verify_request(const Request& req, const ParsedAuthorization& auth, const Secret& secret_access_key,
+                            bool normalize_path = true);
+
+// The value of the first header named `name` (case-insensitive), if any.
+std::optional<std::string_view> find_header(const Request& req, std::string_view name);
+
+// Constant-time comparison for signatures, so a verifier leaks no prefix length through timing.
+bool constant_time_equal(std::string_view a, std::string_view b);
 
 }  // namespace ecrs::sigv4
