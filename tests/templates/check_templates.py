@@ -1,0 +1,784 @@
+#!/usr/bin/env python3
+"""Checks the CloudFormation templates in templates/ against the linter and the handler contract.
+
+  check_templates.py lint     TEMPLATES_DIR   cfn-lint on every *.yaml/*.yml/*.json, zero errors and warnings
+  check_templates.py sam      SAM_TEMPLATE    aws-sam-translator turns it into plain CloudFormation
+  check_templates.py contract TEMPLATES_DIR   the Custom::EmptyEcrRepository contract (issue 5/6) in each template
+  check_templates.py selftest TEMPLATES_DIR   the contract check rejects broken copies of the real templates
+
+Each mode prints what it checked and exits non-zero on the first class of failure; a missing tool is a
+failure with a message, never a skip.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - reported as a failure, not a skip
+    print("FAIL: PyYAML is not importable by this python3 (it ships with cfn-lint)", file=sys.stderr)
+    sys.exit(1)
+
+TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
+# The templates issue 6 asks for; globbing finds later ones too, this only guards against a moved directory.
+EXPECTED_TEMPLATES = {"empty-on-delete.yaml", "nested-parent.yaml", "nested-child.yaml", "ci-test-stack.yaml", "sam.yaml"}
+
+CUSTOM_TYPE = "Custom::EmptyEcrRepository"
+CUSTOM_PROPERTIES = {"ServiceToken", "ServiceTimeout", "RepositoryName", "RegistryId", "DryRun"}
+EMPTYING_ACTIONS = {"ecr:ListImages", "ecr:BatchDeleteImage", "ecr:DescribeImages", "ecr:BatchGetImage",
+                    "ecr:DescribeRepositories"}
+LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+HANDLER_ENV = {"ECRS_LOG_LEVEL", "ECRS_MAX_INVOCATIONS", "ECRS_CONCURRENCY", "ECR_REPOSITORY_NAME"}
+LOG_LEVELS = {"debug", "info", "warn", "error"}
+ARCHITECTURES = {"x86_64", "arm64"}
+# CloudFormation: ServiceTimeout is a string of 1-3600 seconds (AWS::CloudFormation::CustomResource reference).
+SERVICE_TIMEOUT_MAX = 3600
+# Lambda: function timeout at most 900 s (Lambda quotas).
+LAMBDA_TIMEOUT_MAX = 900
+# Minimum time between the chain's worst case (MaxInvocations x Timeout) and ServiceTimeout, for the
+# asynchronous queueing of each continuation link.
+CHAIN_QUEUE_SLACK = 60
+
+
+# --- YAML with CloudFormation short forms -------------------------------------------------------
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _short_form(loader: yaml.Loader, tag_suffix: str, node: yaml.Node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "Condition":
+        return {"Condition": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {"Fn::" + tag_suffix: value}
+
+
+_CfnLoader.add_multi_constructor("!", _short_form)
+
+
+def load_template(path: Path) -> dict:
+    with open(path, encoding="utf-8") as f:
+        doc = yaml.load(f, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path.name}: not a mapping at the top level")
+    return doc
+
+
+def list_templates(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in TEMPLATE_SUFFIXES)
+
+
+# --- value resolution -----------------------------------------------------------------------------
+
+class Unresolved(Exception):
+    pass
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def ref_name(node) -> str | None:
+    return node["Ref"] if isinstance(node, dict) and set(node) == {"Ref"} and isinstance(node["Ref"], str) else None
+
+
+def getatt(node) -> tuple[str, str] | None:
+    if isinstance(node, dict) and set(node) == {"Fn::GetAtt"}:
+        target = node["Fn::GetAtt"]
+        if isinstance(target, list) and len(target) == 2:
+            return target[0], target[1]
+    return None
+
+
+class Template:
+    def __init__(self, name: str, doc: dict, exports: dict[str, list[str]] | None = None):
+        self.name = name
+        self.doc = doc
+        self.parameters: dict = doc.get("Parameters") or {}
+        self.mappings: dict = doc.get("Mappings") or {}
+        self.resources: dict = doc.get("Resources") or {}
+        self.outputs: dict = doc.get("Outputs") or {}
+        self.exports = exports or {}
+
+    def of_type(self, type_name: str) -> dict:
+        return {k: v for k, v in self.resources.items() if v.get("Type") == type_name}
+
+    def parameter_values(self, name: str) -> list[str]:
+        spec = self.parameters[name]
+        if "AllowedValues" in spec:
+            return [str(v) for v in spec["AllowedValues"]]
+        if "Default" in spec:
+            return [str(spec["Default"])]
+        raise Unresolved(f"parameter {name} has neither AllowedValues nor Default")
+
+    def resolve(self, node, bindings: dict[str, str] | None = None) -> list:
+        """Every value `node` can take, given parameters fixed by `bindings` (others range over their
+        AllowedValues, else their Default). Only the intrinsics these templates use for scalars."""
+        bindings = bindings or {}
+        if isinstance(node, (str, int, float, bool)):
+            return [node]
+        name = ref_name(node)
+        if name is not None:
+            if name in bindings:
+                return [bindings[name]]
+            if name in self.parameters:
+                return self.parameter_values(name)
+            raise Unresolved(f"Ref {name} is not a parameter")
+        if isinstance(node, dict) and set(node) == {"Fn::FindInMap"}:
+            map_name, key, sub = node["Fn::FindInMap"]
+            out = []
+            for k in self.resolve(key, bindings):
+                try:
+                    out.append(self.mappings[map_name][str(k)][sub])
+                except KeyError as e:
+                    raise Unresolved(f"FindInMap {map_name}/{k}/{sub} is missing") from e
+            return out
+        if isinstance(node, dict) and set(node) == {"Fn::ImportValue"}:
+            suffix = import_suffix(node["Fn::ImportValue"])
+            if suffix is None or suffix not in self.exports:
+                raise Unresolved(f"ImportValue {node['Fn::ImportValue']!r} matches no export of any template")
+            return self.exports[suffix]
+        raise Unresolved(f"cannot resolve {node!r}")
+
+
+STACK_PLACEHOLDER = re.compile(r"^\$\{[A-Za-z0-9:]+\}")
+
+
+def sub_string(node) -> str | None:
+    if isinstance(node, dict) and set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+        return node["Fn::Sub"]
+    return None
+
+
+def export_suffix(name_node) -> str | None:
+    text = sub_string(name_node)
+    if text is None or not text.startswith("${AWS::StackName}"):
+        return None
+    return text[len("${AWS::StackName}"):]
+
+
+def import_suffix(name_node) -> str | None:
+    text = sub_string(name_node)
+    if text is None or not STACK_PLACEHOLDER.match(text):
+        return None
+    return STACK_PLACEHOLDER.sub("", text)
+
+
+def collect_exports(templates: dict[str, dict]) -> dict[str, list[str]]:
+    """Export-name suffix (after the exporting stack's name) -> the values the export can take."""
+    exports: dict[str, list[str]] = {}
+    for name, doc in templates.items():
+        t = Template(name, doc)
+        for output in t.outputs.values():
+            suffix = export_suffix((output.get("Export") or {}).get("Name"))
+            if suffix is None:
+                continue
+            try:
+                exports[suffix] = [str(v) for v in t.resolve(output["Value"])]
+            except Unresolved:
+                exports[suffix] = []  # an ARN or other runtime value: importable, not a scalar we can check
+    return exports
+
+
+# --- the contract -----------------------------------------------------------------------------------
+
+class Checker:
+    def __init__(self, template: Template):
+        self.t = template
+        self.problems: list[str] = []
+
+    def fail(self, where: str, message: str) -> None:
+        self.problems.append(f"{self.t.name}: {where}: {message}")
+
+    def run(self) -> list[str]:
+        self.check_skeleton()
+        functions = self.t.of_type("AWS::Lambda::Function")
+        for logical_id, fn in functions.items():
+            self.check_function(logical_id, fn)
+        customs = self.t.of_type(CUSTOM_TYPE)
+        for logical_id, res in customs.items():
+            self.check_custom_resource(logical_id, res, functions)
+        if not functions and not customs:
+            self.fail("Resources", f"neither a handler function nor a {CUSTOM_TYPE}")
+        if not functions and self.t.of_type("AWS::Serverless::Function"):
+            self.fail("Resources", "untransformed AWS::Serverless::Function (run the sam mode)")
+        return self.problems
+
+    def check_skeleton(self) -> None:
+        d = self.t.doc
+        if d.get("AWSTemplateFormatVersion") != "2010-09-09":
+            self.fail("AWSTemplateFormatVersion", "must be \"2010-09-09\"")
+        if not d.get("Description"):
+            self.fail("Description", "missing")
+        if ((d.get("Metadata") or {}).get("cfn-lint") or {}).get("config"):
+            self.fail("Metadata", "template-wide cfn-lint configuration suppresses checks everywhere; "
+                                  "ignore one rule on one resource, with a comment saying why")
+        for name, spec in self.t.parameters.items():
+            if not spec.get("Description"):
+                self.fail(f"Parameters.{name}", "no Description")
+        if not self.t.outputs:
+            self.fail("Outputs", "none")
+        for name, output in self.t.outputs.items():
+            if not output.get("Description"):
+                self.fail(f"Outputs.{name}", "no Description")
+
+    # The handler function, its role and its log group.
+    def check_function(self, logical_id: str, fn: dict) -> None:
+        where = f"Resources.{logical_id}"
+        p = fn.get("Properties") or {}
+        if p.get("Runtime") != "provided.al2023":
+            self.fail(where, f"Runtime {p.get('Runtime')!r}, expected provided.al2023")
+        if p.get("Handler") != "bootstrap":
+            self.fail(where, f"Handler {p.get('Handler')!r}, expected bootstrap")
+        self.check_architectures(where, p.get("Architectures"))
+        code = p.get("Code") or {}
+        if not (ref_name(code.get("S3Bucket")) and ref_name(code.get("S3Key"))):
+            self.fail(where, "Code must come from S3 bucket/key parameters (CodeS3Bucket, CodeS3Key)")
+        timeout = p.get("Timeout")
+        if not isinstance(timeout, int) or not 1 <= timeout <= LAMBDA_TIMEOUT_MAX:
+            self.fail(where, f"Timeout {timeout!r} must be a literal 1-{LAMBDA_TIMEOUT_MAX}")
+            timeout = None
+        env = ((p.get("Environment") or {}).get("Variables")) or {}
+        unknown = set(env) - HANDLER_ENV
+        if unknown:
+            self.fail(where, f"environment variables the handler does not read: {sorted(unknown)}")
+        self.check_env_parameter(where, env, "ECRS_LOG_LEVEL", lambda vs: set(vs) == LOG_LEVELS,
+                                 "must offer exactly debug|info|warn|error", default="info")
+        self.check_env_parameter(where, env, "ECRS_MAX_INVOCATIONS",
+                                 lambda vs: all(str(v).isdigit() and int(v) >= 1 for v in vs),
+                                 "must be positive integers", default="4")
+        self.check_env_parameter(where, env, "ECRS_CONCURRENCY", lambda vs: True, "", default="8")
+        log_group = self.check_log_group(where, p)
+        role_id = self.role_of(where, p)
+        if role_id:
+            self.check_role(logical_id, role_id, log_group)
+        if timeout is not None:
+            self.check_chain_budget(logical_id, env, timeout)
+
+    def check_architectures(self, where: str, archs) -> None:
+        if not isinstance(archs, list) or len(archs) != 1:
+            self.fail(where, "Architectures must be a one-element list")
+            return
+        param = ref_name(archs[0])
+        if not param or param not in self.t.parameters:
+            self.fail(where, "Architectures must come from a parameter")
+            return
+        spec = self.t.parameters[param]
+        if set(spec.get("AllowedValues") or []) != ARCHITECTURES or spec.get("Default") != "x86_64":
+            self.fail(f"Parameters.{param}", "AllowedValues must be x86_64|arm64 with Default x86_64")
+
+    def check_env_parameter(self, where, env, var, ok, why, default) -> None:
+        if var not in env:
+            self.fail(where, f"environment variable {var} missing")
+            return
+        param = ref_name(env[var])
+        if not param or param not in self.t.parameters:
+            self.fail(where, f"{var} must come from a parameter")
+            return
+        spec = self.t.parameters[param]
+        if str(spec.get("Default")) != default:
+            self.fail(f"Parameters.{param}", f"Default {spec.get('Default')!r}, the handler's default is {default}")
+        values = spec.get("AllowedValues")
+        if values is not None and not ok([str(v) for v in values]):
+            self.fail(f"Parameters.{param}", why)
+        if var == "ECRS_CONCURRENCY" and not (spec.get("Type") == "Number" and spec.get("MinValue", 0) >= 1):
+            self.fail(f"Parameters.{param}", "must be a Number with MinValue >= 1")
+
+    def check_log_group(self, where: str, p: dict) -> str | None:
+        group = ref_name((p.get("LoggingConfig") or {}).get("LogGroup"))
+        if group is None or self.t.resources.get(group, {}).get("Type") != "AWS::Logs::LogGroup":
+            self.fail(where, "LoggingConfig.LogGroup must Ref a dedicated AWS::Logs::LogGroup of this template")
+            return None
+        if "RetentionInDays" not in (self.t.resources[group].get("Properties") or {}):
+            self.fail(f"Resources.{group}", "no RetentionInDays")
+        return group
+
+    def role_of(self, where: str, p: dict) -> str | None:
+        target = getatt(p.get("Role"))
+        if not target or target[1] != "Arn" or self.t.resources.get(target[0], {}).get("Type") != "AWS::IAM::Role":
+            self.fail(where, "Role must be !GetAtt <AWS::IAM::Role of this template>.Arn")
+            return None
+        return target[0]
+
+    def attached_policies(self, role_id: str) -> dict[str, dict]:
+        """Separate policy resources attached to the role: logical id -> PolicyDocument."""
+        out = {}
+        for logical_id, res in self.t.resources.items():
+            props = res.get("Properties") or {}
+            if res.get("Type") == "AWS::IAM::RolePolicy" and ref_name(props.get("RoleName")) == role_id:
+                out[logical_id] = props.get("PolicyDocument") or {}
+            if res.get("Type") == "AWS::IAM::Policy" and role_id in [ref_name(r) for r in props.get("Roles") or []]:
+                out[logical_id] = props.get("PolicyDocument") or {}
+        return out
+
+    def check_role(self, fn_id: str, role_id: str, log_group: str | None) -> None:
+        where = f"Resources.{role_id}"
+        role = self.t.resources[role_id].get("Properties") or {}
+        if role.get("ManagedPolicyArns"):
+            self.fail(where, "managed policies (e.g. AWSLambdaBasicExecutionRole) grant logs on every group")
+        principal = str(role.get("AssumeRolePolicyDocument"))
+        if "lambda.amazonaws.com" not in principal:
+            self.fail(where, "trust policy must name lambda.amazonaws.com")
+        statements = []
+        for policy in role.get("Policies") or []:
+            statements += as_list((policy.get("PolicyDocument") or {}).get("Statement") or [])
+        separate = self.attached_policies(role_id)
+        for doc in separate.values():
+            statements += as_list(doc.get("Statement") or [])
+        granted: set[str] = set()
+        for s in statements:
+            granted |= self.check_statement(where, fn_id, s, log_group)
+        ecr = {a for a in granted if a.startswith("ecr:")}
+        if ecr != EMPTYING_ACTIONS:
+            self.fail(where, f"ECR actions {sorted(ecr)} must be exactly {sorted(EMPTYING_ACTIONS)}")
+        if "lambda:InvokeFunction" not in granted:
+            self.fail(where, "no lambda:InvokeFunction on the function itself (continuation)")
+        if not LOG_ACTIONS <= granted:
+            self.fail(where, f"missing {sorted(LOG_ACTIONS - granted)} on the log group")
+        self.check_depends_on_policies(fn_id, set(separate))
+
+    def check_statement(self, where: str, fn_id: str, s: dict, log_group: str | None) -> set[str]:
+        if s.get("Effect") != "Allow" or "NotAction" in s or "NotResource" in s:
+            self.fail(where, f"statement {s.get('Sid')!r}: only Allow with Action/Resource")
+            return set()
+        actions = set(as_list(s.get("Action") or []))
+        resources = as_list(s.get("Resource") or [])
+        services = {a.split(":", 1)[0] for a in actions}
+        if len(services) != 1:
+            self.fail(where, f"statement {s.get('Sid')!r} mixes services {sorted(services)}")
+            return set()
+        service = services.pop()
+        if not resources or any(r == "*" for r in resources):
+            self.fail(where, f"statement {s.get('Sid')!r}: Resource \"*\"")
+            return set()
+        if service == "ecr":
+            if not actions <= EMPTYING_ACTIONS:
+                self.fail(where, f"ECR actions beyond the emptying set: {sorted(actions - EMPTYING_ACTIONS)}")
+            for r in resources:
+                self.check_repository_arn(where, r)
+        elif service == "logs":
+            if not actions <= LOG_ACTIONS:
+                self.fail(where, f"logs actions beyond {sorted(LOG_ACTIONS)}: {sorted(actions - LOG_ACTIONS)}")
+            if [getatt(r) for r in resources] != [(log_group, "Arn")]:
+                self.fail(where, "logs permissions must be on the function's own log group only")
+        elif service == "lambda":
+            if actions != {"lambda:InvokeFunction"} or [getatt(r) for r in resources] != [(fn_id, "Arn")]:
+                self.fail(where, "lambda permission must be InvokeFunction on the function itself only")
+        else:
+            self.fail(where, f"actions of service {service!r} are not part of the handler's needs")
+        return actions
+
+    def check_repository_arn(self, where: str, r) -> None:
+        target = getatt(r)
+        if target:
+            if target[1] != "Arn" or self.t.resources.get(target[0], {}).get("Type") != "AWS::ECR::Repository":
+                self.fail(where, f"ECR resource {r!r} is not the Arn of a repository of this template")
+            return
+        text = sub_string(r)
+        prefix = re.fullmatch(r"arn:\$\{AWS::Partition\}:ecr:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+                              r"repository/\$\{([A-Za-z0-9]+)\}-\*", text or "")
+        if not prefix or prefix.group(1) not in self.t.parameters:
+            self.fail(where, f"ECR resource {r!r} is neither a repository's Arn nor repository/${{Prefix}}-*")
+            return
+        spec = self.t.parameters[prefix.group(1)]
+        if not spec.get("AllowedPattern") or spec.get("MinLength", 0) < 1:
+            self.fail(f"Parameters.{prefix.group(1)}", "a prefix that may be empty would grant repository/-*")
+
+    def users_of(self, fn_id: str) -> list[str]:
+        """Resources that hand the function's ARN to a Custom::EmptyEcrRepository (directly or via a nested stack)."""
+        out = []
+        for logical_id, res in self.t.resources.items():
+            props = res.get("Properties") or {}
+            if res.get("Type") == CUSTOM_TYPE and getatt(props.get("ServiceToken")) == (fn_id, "Arn"):
+                out.append(logical_id)
+            if res.get("Type") == "AWS::CloudFormation::Stack" and \
+                    (fn_id, "Arn") in [getatt(v) for v in (props.get("Parameters") or {}).values()]:
+                out.append(logical_id)
+        return out
+
+    def check_depends_on_policies(self, fn_id: str, policies: set[str]) -> None:
+        # A separate policy has no reference path from the custom resource: without DependsOn,
+        # CloudFormation may create the resource before it, or delete it before the emptying ends.
+        for user in self.users_of(fn_id):
+            depends = set(as_list(self.t.resources[user].get("DependsOn") or []))
+            if not policies <= depends:
+                self.fail(f"Resources.{user}", f"DependsOn must list {sorted(policies - depends)}")
+
+    def check_chain_budget(self, fn_id: str, env: dict, timeout: int) -> None:
+        max_param = ref_name(env.get("ECRS_MAX_INVOCATIONS"))
+        if not max_param or max_param not in self.t.parameters:
+            return
+        users = self.users_of(fn_id)
+        if not users:
+            self.fail(f"Resources.{fn_id}", f"no {CUSTOM_TYPE} or nested stack uses this handler")
+        for n in self.t.parameter_values(max_param):
+            for user in users:
+                props = self.t.resources[user].get("Properties") or {}
+                node = props.get("ServiceTimeout") if self.t.resources[user]["Type"] == CUSTOM_TYPE \
+                    else (props.get("Parameters") or {}).get("ServiceTimeout")
+                if node is None:
+                    self.fail(f"Resources.{user}", "no ServiceTimeout")
+                    continue
+                try:
+                    values = self.t.resolve(node, {max_param: n})
+                except Unresolved as e:
+                    self.fail(f"Resources.{user}", f"ServiceTimeout: {e}")
+                    continue
+                for v in values:
+                    if not (isinstance(v, str) and v.isdigit()):
+                        self.fail(f"Resources.{user}", f"ServiceTimeout {v!r} is not a string of digits")
+                        continue
+                    needed = int(n) * timeout + CHAIN_QUEUE_SLACK
+                    if not needed <= int(v) <= SERVICE_TIMEOUT_MAX:
+                        self.fail(f"Resources.{user}",
+                                  f"ServiceTimeout {v} with {n} invocations of {timeout} s: needs "
+                                  f"{needed}..{SERVICE_TIMEOUT_MAX}")
+
+    def check_custom_resource(self, logical_id: str, res: dict, functions: dict) -> None:
+        where = f"Resources.{logical_id}"
+        p = res.get("Properties") or {}
+        unknown = set(p) - CUSTOM_PROPERTIES
+        if unknown:
+            self.fail(where, f"properties the handler does not read: {sorted(unknown)}")
+        token = p.get("ServiceToken")
+        if token is None:
+            self.fail(where, "no ServiceToken")
+        elif getatt(token):
+            if getatt(token)[0] not in functions or getatt(token)[1] != "Arn":
+                self.fail(where, "ServiceToken must be the Arn of the handler function")
+        elif ref_name(token):
+            spec = self.t.parameters.get(ref_name(token), {})
+            if ":lambda:" not in spec.get("AllowedPattern", ""):
+                self.fail(where, "ServiceToken parameter must be constrained to a Lambda ARN")
+        elif not (isinstance(token, dict) and "Fn::ImportValue" in token):
+            self.fail(where, "ServiceToken must be a function Arn, a parameter or an import")
+        if "ServiceTimeout" not in p:
+            self.fail(where, "no ServiceTimeout: a handler crash would hold the stack for CloudFormation's 1 hour")
+        else:
+            try:
+                values = self.t.resolve(p["ServiceTimeout"])
+            except Unresolved as e:
+                self.fail(where, f"ServiceTimeout: {e}")
+                values = []
+            if ref_name(p["ServiceTimeout"]) in self.t.parameters and \
+                    self.t.parameters[ref_name(p["ServiceTimeout"])].get("Type") != "String":
+                self.fail(where, "ServiceTimeout parameter must be a String")
+            for v in values:
+                if not (isinstance(v, str) and v.isdigit() and 1 <= int(v) <= SERVICE_TIMEOUT_MAX):
+                    self.fail(where, f"ServiceTimeout {v!r} must be a string of 1-{SERVICE_TIMEOUT_MAX} seconds")
+        repo = ref_name(p.get("RepositoryName"))
+        if repo is None or self.t.resources.get(repo, {}).get("Type") != "AWS::ECR::Repository":
+            self.fail(where, "RepositoryName must !Ref the repository, so the resource is deleted (emptying it) "
+                             "before the repository")
+        if "DryRun" in p:
+            try:
+                values = self.t.resolve(p["DryRun"])
+            except Unresolved as e:
+                self.fail(where, f"DryRun: {e}")
+                values = []
+            if not set(map(str, values)) <= {"true", "false"}:
+                self.fail(where, f"DryRun values {values} must be \"true\"/\"false\"")
+
+
+# --- cross-template coherence ---------------------------------------------------------------------
+
+def check_nesting(templates: dict[str, dict], exports: dict[str, list[str]]) -> list[str]:
+    problems = []
+    for name, doc in templates.items():
+        parent = Template(name, doc, exports)
+        for logical_id, res in parent.of_type("AWS::CloudFormation::Stack").items():
+            passed = set((res.get("Properties") or {}).get("Parameters") or {})
+            # TemplateURL is a parameter: the child is the one other template that declares what is passed.
+            candidates = [n for n, d in templates.items()
+                          if n != name and passed <= set((d.get("Parameters") or {}))]
+            if len(candidates) != 1:
+                problems.append(f"{name}: Resources.{logical_id}: passes {sorted(passed)}, which "
+                                f"{len(candidates)} templates declare; expected exactly one child")
+                continue
+            child_name = candidates[0]
+            child = Template(child_name, templates[child_name])
+            required = {k for k, v in child.parameters.items() if "Default" not in v}
+            if not required <= passed or not passed <= set(child.parameters):
+                problems.append(f"{name}: Resources.{logical_id}: passes {sorted(passed)}, child declares "
+                                f"{sorted(child.parameters)} (required {sorted(required)})")
+            timeouts = set(map(str, child.parameter_values("ServiceTimeout")))
+            offered = {str(v["ServiceTimeout"]) for v in parent.mappings.get("ChainBudget", {}).values()}
+            if timeouts != offered:
+                problems.append(f"{child_name}: ServiceTimeout values {sorted(timeouts)} differ from "
+                                f"{name}'s ChainBudget {sorted(offered)}")
+            default_n = parent.parameters["MaxInvocations"]["Default"]
+            if str(child.parameters["ServiceTimeout"].get("Default")) != \
+                    parent.mappings["ChainBudget"][default_n]["ServiceTimeout"]:
+                problems.append(f"{child_name}: ServiceTimeout Default does not match {name} at its default "
+                                f"MaxInvocations {default_n}")
+    for name, doc in templates.items():
+        for node in walk(doc):
+            if isinstance(node, dict) and set(node) == {"Fn::ImportValue"}:
+                if import_suffix(node["Fn::ImportValue"]) not in exports:
+                    problems.append(f"{name}: ImportValue {node['Fn::ImportValue']!r} matches no Export")
+    return problems
+
+
+def walk(node):
+    yield node
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from walk(v)
+
+
+# --- SAM ------------------------------------------------------------------------------------------
+
+def translate_sam(doc: dict) -> dict:
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    doc = copy.deepcopy(doc)
+    for res in doc.get("Resources", {}).values():
+        props = res.get("Properties") or {}
+        if res.get("Type") == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str) \
+                and not props["CodeUri"].startswith("s3://"):
+            # sam deploy / aws cloudformation package upload the local zip and write its S3 location here.
+            props["CodeUri"] = {"Bucket": {"Ref": "CodeS3Bucket"}, "Key": {"Ref": "CodeS3Key"}}
+            doc["Parameters"].setdefault("CodeS3Bucket", {"Type": "String", "Description": "packaged zip"})
+            doc["Parameters"].setdefault("CodeS3Key", {"Type": "String", "Description": "packaged zip"})
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    return Translator(managed_policy_map={}, sam_parser=Parser()).translate(
+        sam_template=doc, parameter_values={}, passthrough_metadata=False)
+
+
+def check_sam_source(name: str, doc: dict) -> list[str]:
+    problems = []
+    fns = {k: v for k, v in doc.get("Resources", {}).items() if v.get("Type") == "AWS::Serverless::Function"}
+    if not fns:
+        problems.append(f"{name}: no AWS::Serverless::Function")
+    for k, fn in fns.items():
+        uri = (fn.get("Properties") or {}).get("CodeUri")
+        if not (isinstance(uri, str) and uri.endswith("function.zip")):
+            problems.append(f"{name}: Resources.{k}: CodeUri {uri!r} should be the built function.zip")
+    return problems
+
+
+# --- modes ----------------------------------------------------------------------------------------
+
+def template_dir(arg: str) -> Path:
+    d = Path(arg)
+    if not d.is_dir():
+        sys.exit(f"FAIL: {d} is not a directory")
+    found = {p.name for p in list_templates(d)}
+    missing = EXPECTED_TEMPLATES - found
+    if missing:
+        sys.exit(f"FAIL: {d} lacks {sorted(missing)} (found {sorted(found)})")
+    return d
+
+
+def mode_lint(directory: Path) -> int:
+    exe = shutil.which("cfn-lint")
+    if exe is None:
+        print("FAIL: cfn-lint is not on PATH (the official linter, `pip install cfn-lint` in the pyenv python)",
+              file=sys.stderr)
+        return 1
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    print(f"using {exe} ({version})")
+    paths = [p.resolve() for p in list_templates(directory)]
+    # One process for all templates (cfn-lint's start-up dominates); informational rules are
+    # reported (-c I) but only errors and warnings fail.
+    proc = subprocess.run([exe, "--include-checks", "I", "--non-zero-exit-code", "warning", "--format", "json",
+                           "--", *map(str, paths)], capture_output=True, text=True, check=False, cwd=directory)
+    try:
+        matches = json.loads(proc.stdout or "[]")
+    except json.JSONDecodeError:
+        print(f"FAIL: cfn-lint printed no JSON (rc {proc.returncode}):\n{proc.stdout}{proc.stderr}", file=sys.stderr)
+        return 1
+    by_file: dict[str, list[str]] = {}
+    for m in matches:
+        loc = m.get("Location") or {}
+        where = f"{loc.get('Start', {}).get('LineNumber', '?')}:{loc.get('Start', {}).get('ColumnNumber', '?')}"
+        by_file.setdefault(Path(m.get("Filename") or "?").name, []).append(
+            f"  {m['Rule']['Id']} [{m.get('Level')}] line {where}: {m.get('Message')}")
+    failed = 0
+    for path in paths:
+        lines = by_file.pop(path.name, [])
+        bad = [line for line in lines if "[Informational]" not in line]
+        print(f"cfn-lint {path.name}: {'FAIL' if bad else 'ok'}")
+        for line in lines:
+            print(line)
+        failed += bool(bad)
+    for name, lines in by_file.items():  # E0000-class matches that name no template of ours
+        failed += 1
+        print(f"cfn-lint {name}: FAIL\n" + "\n".join(lines))
+    if proc.returncode not in (0, 8) and not failed:
+        print(f"FAIL: cfn-lint exited {proc.returncode} without reporting a match:\n{proc.stderr}", file=sys.stderr)
+        return 1
+    print(f"{len(paths)} templates linted, {failed} failed")
+    return 1 if failed else 0
+
+
+def mode_sam(path: Path) -> int:
+    try:
+        import samtranslator
+    except ImportError:
+        print("FAIL: aws-sam-translator is not importable by this python3", file=sys.stderr)
+        return 1
+    doc = load_template(path)
+    problems = check_sam_source(path.name, doc)
+    try:
+        out = translate_sam(doc)
+    except Exception as e:  # samtranslator raises InvalidDocumentException with causes
+        causes = getattr(e, "causes", [])
+        print(f"FAIL: aws-sam-translator {samtranslator.__version__} rejected {path.name}: {e}", file=sys.stderr)
+        for c in causes:
+            print(f"  {getattr(c, 'message', c)}", file=sys.stderr)
+        return 1
+    kinds = sorted({r["Type"] for r in out["Resources"].values()})
+    print(f"aws-sam-translator {samtranslator.__version__}: {path.name} -> {kinds}")
+    if any(k.startswith("AWS::Serverless::") for k in kinds):
+        problems.append(f"{path.name}: serverless resources left after the transform")
+    if "AWS::IAM::Role" in kinds and len([r for r in out["Resources"].values() if r["Type"] == "AWS::IAM::Role"]) != 1:
+        problems.append(f"{path.name}: SAM generated an extra role (set Role explicitly)")
+    problems += Checker(Template(path.name + " (translated)", out)).run()
+    return report(problems, f"{path.name} translated and checked")
+
+
+def load_all(directory: Path) -> dict[str, dict]:
+    out = {}
+    for path in list_templates(directory):
+        doc = load_template(path)
+        if "AWS::Serverless-2016-10-31" in as_list(doc.get("Transform") or []):
+            doc = translate_sam(doc)
+        out[path.name] = doc
+    return out
+
+
+def check_all(templates: dict[str, dict]) -> list[str]:
+    exports = collect_exports(templates)
+    problems = []
+    for name, doc in templates.items():
+        problems += Checker(Template(name, doc, exports)).run()
+    problems += check_nesting(templates, exports)
+    return problems
+
+
+def mode_contract(directory: Path) -> int:
+    templates = load_all(directory)
+    return report(check_all(templates), f"{len(templates)} templates meet the contract")
+
+
+# Each mutation breaks one rule in a copy of a real template; the contract check must say so.
+def _set(path: list, value):
+    def apply(doc):
+        node = doc
+        for key in path[:-1]:
+            node = node[key]
+        if value is _DELETE:
+            del node[path[-1]]
+        else:
+            node[path[-1]] = value
+    return apply
+
+
+_DELETE = object()
+R = "Resources"
+P = "Properties"
+STATEMENTS = [R, "HandlerRole", P, "Policies", 0, "PolicyDocument", "Statement"]
+MUTATIONS = {
+    "empty-on-delete.yaml": {
+        "runtime provided.al2": _set([R, "Handler", P, "Runtime"], "provided.al2"),
+        "handler main": _set([R, "Handler", P, "Handler"], "main"),
+        "ServiceTimeout as a number": _set([R, "EmptyRepository", P, "ServiceTimeout"], 900),
+        "ServiceTimeout missing": _set([R, "EmptyRepository", P, "ServiceTimeout"], _DELETE),
+        "ServiceTimeout below the chain": _set(["Mappings", "ChainBudget", "4", "ServiceTimeout"], "900"),
+        "ServiceTimeout above 3600": _set(["Mappings", "ChainBudget", "11", "ServiceTimeout"], "3900"),
+        "ECR resource star": _set(STATEMENTS + [0, "Resource"], "*"),
+        "ECR repository/*": _set(STATEMENTS + [0, "Resource"],
+                                 {"Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*"}),
+        "ECR action missing": _set(STATEMENTS + [0, "Action"], sorted(EMPTYING_ACTIONS - {"ecr:BatchGetImage"})),
+        "ECR wildcard action": _set(STATEMENTS + [0, "Action"], ["ecr:*"]),
+        "logs on star": _set(STATEMENTS + [1, "Resource"], "*"),
+        "managed basic execution role": _set([R, "HandlerRole", P, "ManagedPolicyArns"],
+                                             ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]),
+        "no self-invoke policy": _set([R, "HandlerSelfInvokePolicy"], _DELETE),
+        "no DependsOn on the separate policy": _set([R, "EmptyRepository", "DependsOn"], ["HandlerInvokeConfig"]),
+        "RepositoryName literal": _set([R, "EmptyRepository", P, "RepositoryName"], "my-repo"),
+        "unknown property": _set([R, "EmptyRepository", P, "Force"], "true"),
+        "DryRun yes": _set(["Parameters", "DryRun", "AllowedValues"], ["yes", "no"]),
+        "architecture literal": _set([R, "Handler", P, "Architectures"], ["x86_64"]),
+        "unknown env var": _set([R, "Handler", P, "Environment", "Variables", "DEBUG"], "1"),
+        "log level default debug": _set(["Parameters", "LogLevel", "Default"], "debug"),
+        "no log group retention": _set([R, "HandlerLogGroup", P, "RetentionInDays"], _DELETE),
+        "parameter without description": _set(["Parameters", "CodeS3Key", "Description"], _DELETE),
+        "template-wide cfn-lint ignore": _set(["Metadata", "cfn-lint"], {"config": {"ignore_checks": ["W"]}}),
+    },
+    "nested-parent.yaml": {
+        "prefix scope without prefix": _set(STATEMENTS + [0, "Resource"],
+                                            {"Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*"}),
+        "nested stack without DependsOn": _set([R, "Repositories", "DependsOn"], _DELETE),
+        "child not given ServiceTimeout": _set([R, "Repositories", P, "Parameters", "ServiceTimeout"], _DELETE),
+        "export renamed": _set(["Outputs", "HandlerArn", "Export", "Name"], {"Fn::Sub": "${AWS::StackName}-Arn"}),
+    },
+    "nested-child.yaml": {
+        "timeout values drift from parent": _set(["Parameters", "ServiceTimeout", "AllowedValues"], ["900"]),
+        "unconstrained ServiceToken parameter": _set(["Parameters", "HandlerArn", "AllowedPattern"], _DELETE),
+    },
+}
+
+
+def mode_selftest(directory: Path) -> int:
+    pristine = load_all(directory)
+    baseline = check_all(pristine)
+    if baseline:
+        return report(baseline, "")
+    missed = []
+    count = 0
+    for name, mutations in MUTATIONS.items():
+        for label, mutate in mutations.items():
+            templates = copy.deepcopy(pristine)
+            mutate(templates[name])
+            problems = check_all(templates)
+            count += 1
+            print(f"{'caught' if problems else 'MISSED'}: {name}: {label}" +
+                  (f" -> {problems[0]}" if problems else ""))
+            if not problems:
+                missed.append(f"{name}: {label}")
+    return report([f"mutation not caught: {m}" for m in missed], f"{count} broken copies all rejected")
+
+
+def report(problems: list[str], ok_message: str) -> int:
+    for p in problems:
+        print(f"FAIL: {p}", file=sys.stderr)
+    if not problems:
+        print(ok_message)
+    return 1 if problems else 0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3 or argv[1] not in {"lint", "sam", "contract", "selftest"}:
+        print(__doc__, file=sys.stderr)
+        return 2
+    mode, target = argv[1], argv[2]
+    if mode == "sam":
+        return mode_sam(Path(target))
+    directory = template_dir(target)
+    return {"lint": mode_lint, "contract": mode_contract, "selftest": mode_selftest}[mode](directory)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
