@@ -14,6 +14,9 @@
 
 #include <json/value.h>
 
+#include "ecrs/common/result.hpp"
+#include "ecrs/common/system.hpp"
+
 namespace ecrs::localaws {
 
 struct Image {
@@ -40,11 +43,47 @@ struct Repository {
   std::map<std::string, std::string> tags;   // resource tags
   std::optional<std::string> lifecycle_policy;
   std::map<std::string, Image> images;       // by digest
+  // tag -> digest, kept in step with images[].tags: tag lookups stay O(log n) in repositories of 10,000+ images.
+  std::map<std::string, std::string> tag_index;
+  // child digest -> digests of the indexes listing it (ImageReferencedByManifestList without a scan).
+  std::multimap<std::string, std::string> parents;
+
+  // Removes `tag` from whichever image holds it; returns that image's digest (empty when no image had it).
+  std::string untag(const std::string& tag);
+  // Removes the image and all its tags.
+  void erase_image(const std::string& digest);
 };
+
+// Media types ECR reports (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-manifest-formats.html).
+inline constexpr const char* kDockerManifestV2 = "application/vnd.docker.distribution.manifest.v2+json";
+inline constexpr const char* kDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json";
+inline constexpr const char* kOciManifest = "application/vnd.oci.image.manifest.v1+json";
+inline constexpr const char* kOciIndex = "application/vnd.oci.image.index.v1+json";
+
+bool is_index_media_type(const std::string& media_type);
+
+// Reads a pushed manifest as ECR does: digest = "sha256:" + hex(sha256(manifest bytes)); the media type from
+// `media_type` or the manifest's own mediaType; children of an index from manifests[].digest; the OCI 1.1
+// subject; size = config + layers (an index: its largest child, resolved by the caller). Fails with
+// InvalidParameterException when the manifest is not a JSON object.
+Result<Image> make_image(const std::string& manifest, const std::string& media_type);
+
+// Places `image` into `repo` with an optional tag under MUTABLE semantics: a tag held by another image moves
+// here and that image stays, untagged (ECR keeps images whose tag was taken by a later push).
+void place_image(Repository& repo, Image image, const std::string& tag);
+
+// "arn:aws:ecr:<region>:<account>:repository/<name>"
+std::string repository_arn(const std::string& region, const std::string& account_id, const std::string& name);
+// "<account>.dkr.ecr.<region>.amazonaws.com/<name>"
+std::string repository_uri(const std::string& region, const std::string& account_id, const std::string& name);
+double to_epoch_seconds(std::chrono::system_clock::time_point t);
+std::chrono::system_clock::time_point from_epoch_seconds(double s);
 
 class EcrState {
  public:
-  EcrState(std::string account_id, std::string region);
+  // `clock` stamps createdAt/imagePushedAt; null = the system clock.
+  EcrState(std::string account_id, std::string region, const Clock* clock = nullptr);
+  const Clock& clock() const { return *clock_; }
 
   // Seeding helpers (tests, demo). put_* return the digest.
   bool create_repository(const std::string& name);  // false if it exists
@@ -55,6 +94,8 @@ class EcrState {
   std::string put_index(const std::string& repo, const std::vector<std::string>& children, const std::string& tag);
   std::string put_manifest(const std::string& repo, const std::string& manifest, const std::string& media_type,
                            const std::string& tag);
+  // An OCI referrer (signature, SBOM) whose subject is `subject_digest`; returns its digest.
+  std::string put_referrer(const std::string& repo, const std::string& subject_digest);
 
   // Inspection.
   bool has_repository(const std::string& name) const;
@@ -64,7 +105,7 @@ class EcrState {
   std::optional<Repository> repository(const std::string& name) const;
 
   Json::Value to_json() const;          // --state FILE
-  void load_json(const Json::Value& v);
+  Result<void> load_json(const Json::Value& v);
 
   const std::string& account_id() const { return account_id_; }
   const std::string& region() const { return region_; }
@@ -76,9 +117,13 @@ class EcrState {
  private:
   std::string account_id_;
   std::string region_;
+  const Clock* clock_;
   mutable std::mutex mu_;
   std::map<std::string, Repository> repos_;
   std::uint64_t counter_ = 0;  // makes seeded manifests unique
+  std::string put_manifest_locked(const std::string& repo, const std::string& manifest,
+                                  const std::string& media_type, const std::string& tag,
+                                  std::optional<std::chrono::system_clock::time_point> pushed_at);
 };
 
 }  // namespace ecrs::localaws

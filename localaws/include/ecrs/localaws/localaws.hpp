@@ -14,7 +14,9 @@
 #include <json/value.h>
 
 #include "ecrs/common/secret.hpp"
+#include "ecrs/localaws/ecr_service.hpp"
 #include "ecrs/localaws/ecr_state.hpp"
+#include "ecrs/localaws/faults.hpp"
 #include "ecrs/localaws/runtime_api.hpp"
 #include "ecrs/localaws/s3_receiver.hpp"
 
@@ -40,15 +42,6 @@ struct Options {
   int threads = 4;                       // io_context threads
 };
 
-// A scripted fault: the next `count` calls of `operation` fail this way (then normal service resumes).
-struct FaultRule {
-  std::string operation;             // "BatchDeleteImage", "ListImages", ... or "*" for any ECR call
-  int count = 1;
-  int http_status = 400;
-  std::string error_code = "ThrottlingException";
-  std::string message = "Rate exceeded";
-};
-
 class LocalAws {
  public:
   explicit LocalAws(Options options = {});
@@ -66,12 +59,14 @@ class LocalAws {
 
   // Direct access to the emulated state (no HTTP): seeding and asserting in tests and the demo.
   EcrState& ecr();
+  EcrService& ecr_service();  // the operations without HTTP: EcrService::call
   RuntimeApi& runtime();
   S3Receiver& s3();
 
   // Faults and latency, changeable while serving.
   void add_fault(FaultRule rule);
   void set_latency(std::string operation, std::chrono::milliseconds latency);  // "*" = every ECR call
+  void set_tps(const std::string& operation, double calls_per_second);         // as --tps OP=N
   // Called (on the serving thread, before the reply) after each successful call of `operation`: a test pushes
   // new images here to race a deletion, as a CI job would.
   void on_call(std::string operation, std::function<void(EcrState&)> hook);

@@ -1,0 +1,742 @@
+#include "ecrs/localaws/ecr_service.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <tuple>
+#include <variant>
+#include <regex>
+
+#include "ecr_model.hpp"
+#include "ecrs/common/json.hpp"
+
+namespace ecrs::localaws {
+namespace {
+
+// Defaults and limits from botocore's ECR model and the API reference.
+constexpr int kDefaultMaxResults = 100;          // ListImages/DescribeImages/DescribeRepositories: "default 100"
+constexpr std::size_t kMaxRepositoryTags = 50;   // TagList: "maximum of 50 tags" (CreateRepository, TagResource)
+constexpr std::size_t kMaxRepositories = 10000;  // service quota: registered repositories per region
+constexpr const char* kJsonContentType = "application/x-amz-json-1.1";
+
+// BatchDeleteImage/BatchGetImage failure reasons as ECR words them.
+constexpr const char* kReasonNotFound = "Requested image not found";
+constexpr const char* kReasonMissing = "Invalid request parameters: both tag and digest cannot be null";
+constexpr const char* kReasonBadDigest =
+    "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'";
+constexpr const char* kReasonBadTag =
+    "Invalid request parameters: image tag should satisfy the regex '[a-zA-Z0-9_][a-zA-Z0-9._-]*'";
+constexpr const char* kReasonTagMismatch = "Invalid request parameters: given tag does not map to the given digest";
+
+EcrReply fail(std::string code, std::string message, int status = 400) {
+  EcrReply r;
+  r.status = status;
+  r.error_code = code;
+  r.body["__type"] = std::move(code);
+  r.body["message"] = std::move(message);
+  return r;
+}
+
+EcrReply ok(Json::Value body) {
+  EcrReply r;
+  r.body = body.isNull() ? Json::Value(Json::objectValue) : std::move(body);
+  return r;
+}
+
+constexpr const char* kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64_encode(const std::string& in) {
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += kB64[(acc >> bits) & 0x3F];
+    }
+  }
+  if (bits > 0) out += kB64[(acc << (6 - bits)) & 0x3F];
+  while (out.size() % 4 != 0) out += '=';
+  return out;
+}
+
+std::optional<std::string> base64_decode(const std::string& in) {
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    const char* p = std::strchr(kB64, c);
+    if (p == nullptr || c == '\0') return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(p - kB64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+// nextToken is opaque to clients: a versioned position ("after this key"), so a page boundary stays valid when
+// images are deleted between pages (the key need not still exist).
+std::string make_token(const std::string& kind, const std::string& a, const std::string& b = {}) {
+  return base64_encode(kind + "\n" + a + "\n" + b);
+}
+
+std::optional<std::pair<std::string, std::string>> read_token(const std::string& kind, const std::string& token) {
+  auto raw = base64_decode(token);
+  if (!raw) return std::nullopt;
+  const auto first = raw->find('\n');
+  if (first == std::string::npos || raw->substr(0, first) != kind) return std::nullopt;
+  const auto second = raw->find('\n', first + 1);
+  if (second == std::string::npos) return std::nullopt;
+  return std::make_pair(raw->substr(first + 1, second - first - 1), raw->substr(second + 1));
+}
+
+EcrReply bad_token() {
+  return fail("InvalidParameterException",
+              "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'");
+}
+
+bool valid_digest(const std::string& d) {
+  static const std::regex re("[a-zA-Z0-9\\-_+.]+:[a-fA-F0-9]+");
+  return std::regex_match(d, re);
+}
+
+bool valid_tag(const std::string& t) {
+  static const std::regex re("[a-zA-Z0-9_][a-zA-Z0-9._\\-]*");
+  return std::regex_match(t, re);
+}
+
+double epoch(std::chrono::system_clock::time_point t) { return to_epoch_seconds(t); }
+
+class Ops {
+ public:
+  Ops(EcrState& state, const Clock& clock) : state_(state), clock_(clock), repos_(state.repositories_unlocked()) {}
+
+  EcrReply run(const std::string& op, const Json::Value& in) {
+    if (op == "CreateRepository") return create_repository(in);
+    if (op == "DescribeRepositories") return describe_repositories(in);
+    if (op == "DeleteRepository") return delete_repository(in);
+    if (op == "ListImages") return list_images(in);
+    if (op == "DescribeImages") return describe_images(in);
+    if (op == "BatchGetImage") return batch_get_image(in);
+    if (op == "BatchDeleteImage") return batch_delete_image(in);
+    if (op == "PutImage") return put_image(in);
+    if (op == "GetLifecyclePolicy" || op == "DeleteLifecyclePolicy") return lifecycle(in, op == "DeleteLifecyclePolicy");
+    if (op == "PutLifecyclePolicy") return put_lifecycle_policy(in);
+    if (op == "TagResource" || op == "UntagResource" || op == "ListTagsForResource") return tags(op, in);
+    return fail("UnknownOperationException", "");
+  }
+
+ private:
+  std::string registry(const Json::Value& in) const {
+    return get_string(in, "registryId").value_or(state_.account_id());
+  }
+
+  EcrReply repo_not_found(const std::string& name, const std::string& registry_id) const {
+    return fail("RepositoryNotFoundException", "The repository with name '" + name +
+                                                   "' does not exist in the registry with id '" + registry_id + "'");
+  }
+
+  // The repository named in the request, or the error to answer.
+  std::variant<Repository*, EcrReply> find_repo(const Json::Value& in) {
+    const std::string name = get_string(in, "repositoryName").value_or("");
+    const std::string reg = registry(in);
+    auto it = repos_.find(name);
+    if (reg != state_.account_id() || it == repos_.end()) return repo_not_found(name, reg);
+    return &it->second;
+  }
+
+  Json::Value repo_json(const Repository& r) const {
+    Json::Value j;
+    j["repositoryArn"] = repository_arn(state_.region(), state_.account_id(), r.name);
+    j["registryId"] = state_.account_id();
+    j["repositoryName"] = r.name;
+    j["repositoryUri"] = repository_uri(state_.region(), state_.account_id(), r.name);
+    j["createdAt"] = epoch(r.created_at);
+    j["imageTagMutability"] = r.tag_mutability;
+    j["imageScanningConfiguration"]["scanOnPush"] = r.scan_on_push;
+    j["encryptionConfiguration"]["encryptionType"] = r.encryption_type;
+    if (!r.kms_key.empty()) j["encryptionConfiguration"]["kmsKey"] = r.kms_key;
+    return j;
+  }
+
+  static int max_results(const Json::Value& in) {
+    return static_cast<int>(get_int(in, "maxResults").value_or(kDefaultMaxResults));
+  }
+
+  static std::string tag_status(const Json::Value& in) {
+    if (!in.isMember("filter")) return "ANY";
+    return get_string(in["filter"], "tagStatus").value_or("ANY");
+  }
+
+  // ECR has no archive here: every image is ACTIVE, so ARCHIVED/ACTIVATING filters select nothing.
+  static bool status_selects_active(const Json::Value& in) {
+    if (!in.isMember("filter")) return true;
+    const std::string s = get_string(in["filter"], "imageStatus").value_or("ACTIVE");
+    return s == "ACTIVE" || s == "ANY";
+  }
+
+  EcrReply create_repository(const Json::Value& in) {
+    const std::string name = in["repositoryName"].asString();
+    const std::string reg = registry(in);
+    if (reg != state_.account_id()) return repo_not_found(name, reg);
+    if (repos_.count(name) != 0) {
+      return fail("RepositoryAlreadyExistsException",
+                  "The repository with name '" + name + "' already exists in the registry with id '" + reg + "'");
+    }
+    if (repos_.size() >= kMaxRepositories) {
+      return fail("LimitExceededException",
+                  "The operation did not succeed because it would have exceeded a service limit for your account.");
+    }
+    if (in.isMember("tags") && in["tags"].size() > kMaxRepositoryTags) {
+      return fail("TooManyTagsException", "The list of tags on the repository is over the limit. The maximum "
+                                          "number of tags that can be applied to a repository is 50.");
+    }
+    Repository r;
+    r.name = name;
+    r.registry_id = reg;
+    r.created_at = clock_.now();
+    r.tag_mutability = get_string(in, "imageTagMutability").value_or("MUTABLE");
+    if (in.isMember("imageScanningConfiguration")) {
+      r.scan_on_push = get_bool(in["imageScanningConfiguration"], "scanOnPush").value_or(false);
+    }
+    if (in.isMember("encryptionConfiguration")) {
+      r.encryption_type = get_string(in["encryptionConfiguration"], "encryptionType").value_or("AES256");
+      r.kms_key = get_string(in["encryptionConfiguration"], "kmsKey").value_or("");
+    }
+    for (const auto& t : in.get("tags", Json::Value(Json::arrayValue))) r.tags[t["Key"].asString()] = t["Value"].asString();
+    Json::Value out;
+    out["repository"] = repo_json(r);
+    repos_.emplace(name, std::move(r));
+    return ok(out);
+  }
+
+  EcrReply describe_repositories(const Json::Value& in) {
+    const std::string reg = registry(in);
+    Json::Value out;
+    out["repositories"] = Json::Value(Json::arrayValue);
+    if (in.isMember("repositoryNames")) {
+      for (const auto& n : in["repositoryNames"]) {
+        auto it = repos_.find(n.asString());
+        if (reg != state_.account_id() || it == repos_.end()) return repo_not_found(n.asString(), reg);
+        out["repositories"].append(repo_json(it->second));
+      }
+      return ok(out);
+    }
+    if (reg != state_.account_id()) return ok(out);
+    auto it = repos_.begin();
+    if (auto token = get_string(in, "nextToken")) {
+      auto pos = read_token("dr1", *token);
+      if (!pos) return bad_token();
+      it = repos_.upper_bound(pos->first);
+    }
+    const int limit = max_results(in);
+    for (int n = 0; it != repos_.end() && n < limit; ++it, ++n) out["repositories"].append(repo_json(it->second));
+    if (it != repos_.end()) {
+      out["nextToken"] = make_token("dr1", std::prev(it)->first);
+    }
+    return ok(out);
+  }
+
+  EcrReply delete_repository(const Json::Value& in) {
+    auto found = find_repo(in);
+    if (auto* e = std::get_if<EcrReply>(&found)) return *e;
+    Repository* r = std::get<Repository*>(found);
+    if (!r->images.empty() && !get_bool(in, "force").value_or(false)) {
+      return fail("RepositoryNotEmptyException", "The repository with name '" + r->name + "' in registry with id '" +
+                                                     state_.account_id() +
+                                                     "' cannot be deleted because it still contains images");
+    }
+    Json::Value out;
+    out["repository"] = repo_json(*r);
+    repos_.erase(r->name);
+    return ok(out);
+  }
+
+  EcrReply list_images(const Json::Value& in) {
+    auto found = find_repo(in);
+    if (auto* e = std::get_if<EcrReply>(&found)) return *e;
+    const Repository& r = *std::get<Repository*>(found);
+    const std::string status = tag_status(in);
+    const bool want_tagged = status != "UNTAGGED";
+    const bool want_untagged = status != "TAGGED";
+    std::string after_digest;
+    std::string after_tag;
+    bool have_after = false;
+    if (auto token = get_string(in, "nextToken")) {
+      auto pos = read_token("li1", *token);
+      if (!pos) return bad_token();
+      std::tie(after_digest, after_tag) = *pos;
+      have_after = true;
+    }
+    const int limit = max_results(in);
+    Json::Value ids(Json::arrayValue);
+    std::string last_digest;
+    std::string last_tag;
+    bool more = false;
+    // One entry per (digest, tag) pair and one digest-only entry per untagged image, as ECR lists them; ordered by
+    // (digest, tag) so the token is a position in that order. An untagged image's key has an empty tag.
+    auto visit = [&](const std::string& digest, const std::string& tag) {
+      if (have_after && std::tie(digest, tag) <= std::tie(after_digest, after_tag)) return true;
+      if (static_cast<int>(ids.size()) == limit) {
+        more = true;
+        return false;
+      }
+      Json::Value id;
+      id["imageDigest"] = digest;
+      if (!tag.empty()) id["imageTag"] = tag;
+      ids.append(id);
+      last_digest = digest;
+      last_tag = tag;
+      return true;
+    };
+    if (status_selects_active(in)) {
+      for (auto it = have_after ? r.images.lower_bound(after_digest) : r.images.begin(); it != r.images.end(); ++it) {
+        const Image& image = it->second;
+        bool go_on = true;
+        if (image.tags.empty()) {
+          if (want_untagged) go_on = visit(image.digest, "");
+        } else if (want_tagged) {
+          for (const auto& tag : image.tags) {
+            if (!(go_on = visit(image.digest, tag))) break;
+          }
+        }
+        if (!go_on) break;
+      }
+    }
+    Json::Value out;
+    out["imageIds"] = ids;
+    if (more) out["nextToken"] = make_token("li1", last_digest, last_tag);
+    return ok(out);
+  }
+
+  Json::Value image_detail(const Repository& r, const Image& image) const {
+    Json::Value d;
+    d["registryId"] = state_.account_id();
+    d["repositoryName"] = r.name;
+    d["imageDigest"] = image.digest;
+    if (!image.tags.empty()) {
+      for (const auto& t : image.tags) d["imageTags"].append(t);
+    }
+    d["imageSizeInBytes"] = static_cast<Json::Int64>(image.size_bytes);
+    d["imagePushedAt"] = epoch(image.pushed_at);
+    d["imageManifestMediaType"] = image.manifest_media_type;
+    if (!image.artifact_media_type.empty()) d["artifactMediaType"] = image.artifact_media_type;
+    if (image.last_pull) d["lastRecordedPullTime"] = epoch(*image.last_pull);
+    if (!image.subject_digest.empty()) d["subjectManifestDigest"] = image.subject_digest;
+    d["imageStatus"] = "ACTIVE";
+    return d;
+  }
+
+  struct Resolved {
+    Image* image = nullptr;
+    std::string failure_code;
+    std::string failure_reason;
+  };
+
+  // Resolves one ImageIdentifier the way BatchDeleteImage/BatchGetImage judge it.
+  static Resolved resolve(Repository& r, const Json::Value& id) {
+    const auto digest = get_string(id, "imageDigest");
+    const auto tag = get_string(id, "imageTag");
+    if (!digest && !tag) return {nullptr, "MissingDigestAndTag", kReasonMissing};
+    if (digest && !valid_digest(*digest)) return {nullptr, "InvalidImageDigest", kReasonBadDigest};
+    if (tag && !valid_tag(*tag)) return {nullptr, "InvalidImageTag", kReasonBadTag};
+    Image* by_tag = nullptr;
+    if (tag) {
+      if (auto t = r.tag_index.find(*tag); t != r.tag_index.end()) {
+        if (auto it = r.images.find(t->second); it != r.images.end()) by_tag = &it->second;
+      }
+    }
+    if (digest) {
+      auto it = r.images.find(*digest);
+      if (tag && by_tag != nullptr && (it == r.images.end() || by_tag != &it->second)) {
+        return {nullptr, "ImageTagDoesNotMatchDigest", kReasonTagMismatch};
+      }
+      if (it == r.images.end() || (tag && by_tag == nullptr)) return {nullptr, "ImageNotFound", kReasonNotFound};
+      return {&it->second, "", ""};
+    }
+    if (by_tag == nullptr) return {nullptr, "ImageNotFound", kReasonNotFound};
+    return {by_tag, "", ""};
+  }
+
+  static Json::Value failure(const Json::Value& id, const Resolved& res) {
+    Json::Value f;
+    f["imageId"] = id;
+    f["failureCode"] = res.failure_code;
+    f["failureReason"] = res.failure_reason;
+    return f;
+  }
+
+  EcrReply describe_images(const Json::Value& in) {
+    auto found = find_repo(in);
+    if (auto* e = std::get_if<EcrReply>(&found)) return *e;
+    Repository& r = *std::get<Repository*>(found);
+    Json::Value out;
+    out["imageDetails"] = Json::Value(Json::arrayValue);
+    if (in.isMember("imageIds")) {
+      for (const auto& id : in["imageIds"]) {
+        Resolved res = resolve(r, id);
+        if (res.image == nullptr) {
+          if (res.failure_code != "ImageNotFound" && res.failure_code != "ImageTagDoesNotMatchDigest") {
+            return fail("InvalidParameterException", res.failure_reason);
+          }
+          return fail("ImageNotFoundException",
+                      "The image with imageId {imageDigest:'" + get_string(id, "imageDigest").value_or("null") +
+                          "', imageTag:'" + get_string(id, "imageTag").value_or("null") +
+                          "'} does not exist within the repository with name '" + r.name +
+                          "' in the registry with id '" + state_.account_id() + "'");
+        }
+        out["imageDetails"].append(image_detail(r, *res.image));
+      }
+      return ok(out);
+    }
+    const std::string status = tag_status(in);
+    auto it = r.images.begin();
+    if (auto token = get_string(in, "nextToken")) {
+      auto pos = read_token("di1", *token);
+      if (!pos) return bad_token();
+      it = r.images.upper_bound(pos->first);
+    }
+    const int limit = max_results(in);
+    std::string last;
+    bool more = false;
+    for (; status_selects_active(in) && it != r.images.end(); ++it) {
+      const Image& image = it->second;
+      if ((status == "TAGGED" && image.tags.empty()) || (status == "UNTAGGED" && !image.tags.empty())) continue;
+      if (static_cast<int>(out["imageDetails"].size()) == limit) {
+        more = true;
+        break;
+      }
+      out["imageDetails"].append(image_detail(r, image));
+      last = image.digest;
+    }
+    if (more) out["nextToken"] = make_token("di1", last);
+    return ok(out);
+  }
+
+  EcrReply batch_get_image(const Json::Value& in) {
+    auto found = find_repo(in);
+    if (auto* e = std::get_if<EcrReply>(&found)) return *e;
+    Repository& r = *std::get<Repository*>(found);
+    Json::Value out;
+    out["images"] = Json::Value(Json::arrayValue);
+    out["failures"] = Json::Value(Json::arrayValue);
+    for (const auto& id : in["imageIds"]) {
+      Resolved res = resolve(r, id);
+      if (res.image == nullptr) {
+        out["failures"].append(failure(id, res));
+        continue;
+      }
+      // A pull by BatchGetImage is what ECR records as lastRecordedPullTime.
+      res.image->last_pull = clock_.now();
+      Json::Value image;
+      image["registryId"] = state_.account_id();
+      image["repositoryName"] = r.name;
+      image["imageId"]["imageDigest"] = res.image->digest;
+      if (auto tag = get_string(id, "imageTag")) image["imageId"]["imageTag"] = *tag;
+      image["imageManifest"] = res.image->manifest;
+      image["imageManifestMediaType"] = res.image->manifest_media_type;
+      out["images"].append(image);
+    }
+    return ok(out);
+  }
+
+  // Digests of indexes in `r` that list `digest` as a child.
+  static std::vector<std::string> referencing_indexes(const Repository& r, const std::string& digest) {
+    std::vector<std::string> out;
+    auto [first, last] = r.parents.equal_range(digest);
+    for (auto p = first; p != last; ++p) out.push_back(p->second);
+    return out;
+  }
+
+  EcrReply batch_delete_image(const Json::Value& in) {
+    auto found = find_repo(in);
+    if (auto* e = std::get_if<EcrReply>(&found)) return *e;
+    Repository& r = *std::get<Repository*>(found);
+    Json::Value out;
+    out["imageIds"] = Json::Value(Json::arrayValue);
+    out["failures"] = Json::Value(Json::arrayValue);
+    // Ids are applied in order, so an index listed before its children frees them within the same call.
+    for (const auto& id : in["imageIds"]) {
+      Resolved res = resolve(r, id);
+      if (res.image == nullptr) {
+        out["failures"].append(failure(id, res));
+        continue;
+      }
+      Image& image = *res.image;
+      const auto tag = get_string(id, "imageTag");
+      const bool by_digest = id.isMember("imageDigest");
+      if (!by_digest) {
+        // Deleting a tag removes that tag; the image goes with its last tag (API_BatchDeleteImage), even when an
+        // index references it (containers-roadmap#1567).
+        Json::Value gone;
+        gone["imageDigest"] = image.digest;
+        gone["imageTag"] = *tag;
+        out["imageIds"].append(gone);
+        r.untag(*tag);
+        if (image.tags.empty()) r.erase_image(image.digest);
+        continue;
+      }
+      if (auto parents = referencing_indexes(r, image.digest); !parents.empty()) {
+        std::string list;
+        for (const auto& p : parents) list += (list.empty() ? "" : ", ") + p;
+        Resolved referenced{nullptr, "ImageReferencedByManifestList",
+                            "Requested image referenced by manifest list: [" + list + "]"};
+        out["failures"].append(failure(id, referenced));
+        continue;
+      }
+      if (image.tags.empty()) {
+        Json::Value gone;
+        gone["imageDigest"] = image.digest;
+        out["imageIds"].append(gone);
+      }
+      for (const auto& t : image.tags) {
+        Json::Value gone;
+        gone["imageDigest"] = image.digest;
+        gone["imageTag"] = t;
+        out["imageIds"].append(gone);
+      }
+      r.erase_image(image.digest);
+    }
+    return ok(out);
+  }
+
+  EcrReply put_image(const Json::Value& in) {
+    auto found = find_repo(in);
+    if (auto* e = std::get_if<EcrReply>(&found)) return *e;
+    Repository& r = *std::get<Repository*>(found);
+    const std::string manifest = in["imageManifest"].asString();
+    const std::string given_type = get_string(in, "imageManifestMediaType").value_or("");
+    const std::string tag = get_string(in, "imageTag").value_or("");
+    auto made = make_image(manifest, given_type);
+    if (!made) return fail(made.error().code, made.error().message);
+    Image image = std::move(*made);
+    if (auto doc = parse_json(manifest); doc && !given_type.empty()) {
+      const std::string own = get_string(*doc, "mediaType").value_or(given_type);
+      if (own != given_type) {
+        return fail("InvalidParameterException",
+                    "Invalid parameter at 'imageManifestMediaType' failed to satisfy constraint: 'The media type of "
+                    "the manifest does not match imageManifestMediaType'");
+      }
+    }
+    if (auto digest = get_string(in, "imageDigest"); digest && *digest != image.digest) {
+      return fail("ImageDigestDoesNotMatchException",
+                  "The specified image digest does not match the digest that Amazon ECR calculated for the image.");
+    }
+    if (!tag.empty() && !valid_tag(tag)) {
+      return fail("InvalidParameterException",
+                  "Invalid parameter at 'imageTag' failed to satisfy constraint: 'must satisfy regular expression "
+                  "'[a-zA-Z0-9_][a-zA-Z0-9._-]*''");
+    }
+    for (const auto& child : image.child_digests) {
+      auto it = r.images.find(child);
+      if (it == r.images.end()) {
+        return fail("ReferencedImagesNotFoundException",
+                    "The manifest list is referencing an image that does not exist: " + child);
+      }
+      // An index's imageSizeInBytes is its largest child's (ImageDetail.imageSizeInBytes in the model).
+      image.size_bytes = std::max(image.size_bytes, it->second.size_bytes);
+    }
+    if (auto existing = r.images.find(image.digest); existing != r.images.end()) {
+      if (tag.empty() || existing->second.tags.count(tag) != 0) {
+        return fail("ImageAlreadyExistsException",
+                    "Image with digest '" + image.digest + "'" + (tag.empty() ? "" : " and tag '" + tag + "'") +
+                        " already exists in the repository with name '" + r.name + "' in registry with id '" +
+                        state_.account_id() + "'");
+      }
+    }
+    if (!tag.empty() && r.tag_mutability.rfind("IMMUTABLE", 0) == 0) {
+      if (auto t = r.tag_index.find(tag); t != r.tag_index.end() && t->second != image.digest) {
+        {
+          return fail("ImageTagAlreadyExistsException",
+                      "The image tag '" + tag + "' already exists in the '" + r.name +
+                          "' repository and cannot be overwritten because the repository is immutable.");
+        }
+      }
+    }
+    image.pushed_at = clock_.now();
+    Json::Value out;
+    out["image"]["registryId"] = state_.account_id();
+    out["image"]["repositoryName"] = r.name;
+    out["image"]["imageId"]["imageDigest"] = image.digest;
+    if (!tag.empty()) out["image"]["imageId"]["imageTag"] = tag;
+    out["image"]["imageManifest"] = manifest;
+    out["image"]["imageManifestMediaType"] = image.manifest_media_type;
+    place_image(r, std::move(image), tag);
+    return ok(out);
+  }
+
+  EcrReply lifecycle(const Json::Value& in, bool remove) {
+    auto found = find_repo(in);
+    if (auto* e = std::get_if<EcrReply>(&found)) return *e;
+    Repository& r = *std::get<Repository*>(found);
+    if (!r.lifecycle_policy) {
+      return fail("LifecyclePolicyNotFoundException", "Lifecycle policy does not exist for the repository with name '" +
+                                                          r.name + "' in the registry with id '" +
+                                                          state_.account_id() + "'");
+    }
+    Json::Value out;
+    out["registryId"] = state_.account_id();
+    out["repositoryName"] = r.name;
+    out["lifecyclePolicyText"] = *r.lifecycle_policy;
+    if (remove) r.lifecycle_policy.reset();
+    return ok(out);
+  }
+
+  EcrReply put_lifecycle_policy(const Json::Value& in) {
+    auto found = find_repo(in);
+    if (auto* e = std::get_if<EcrReply>(&found)) return *e;
+    Repository& r = *std::get<Repository*>(found);
+    const std::string text = in["lifecyclePolicyText"].asString();
+    auto doc = parse_json(text);
+    if (!doc || !doc->isObject() || !(*doc)["rules"].isArray() || (*doc)["rules"].empty()) {
+      return fail("InvalidParameterException",
+                  "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy "
+                  "validation failure: the policy must be a JSON object with a non-empty \"rules\" array'");
+    }
+    r.lifecycle_policy = text;
+    Json::Value out;
+    out["registryId"] = state_.account_id();
+    out["repositoryName"] = r.name;
+    out["lifecyclePolicyText"] = text;
+    return ok(out);
+  }
+
+  EcrReply tags(const std::string& op, const Json::Value& in) {
+    const std::string arn = in["resourceArn"].asString();
+    const std::string prefix = "arn:aws:ecr:" + state_.region() + ":" + state_.account_id() + ":repository/";
+    if (arn.rfind("arn:aws:ecr:", 0) != 0 || arn.find(":repository/") == std::string::npos) {
+      return fail("InvalidParameterException",
+                  "Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'");
+    }
+    const std::string name = arn.substr(arn.find(":repository/") + std::string(":repository/").size());
+    auto it = repos_.find(name);
+    if (arn.rfind(prefix, 0) != 0 || it == repos_.end()) return repo_not_found(name, state_.account_id());
+    Repository& r = it->second;
+    Json::Value out(Json::objectValue);
+    if (op == "ListTagsForResource") {
+      out["tags"] = Json::Value(Json::arrayValue);
+      for (const auto& [k, v] : r.tags) {
+        Json::Value t;
+        t["Key"] = k;
+        t["Value"] = v;
+        out["tags"].append(t);
+      }
+    } else if (op == "TagResource") {
+      auto merged = r.tags;
+      for (const auto& t : in["tags"]) merged[t["Key"].asString()] = t["Value"].asString();
+      if (merged.size() > kMaxRepositoryTags) {
+        return fail("TooManyTagsException", "The list of tags on the repository is over the limit. The maximum "
+                                            "number of tags that can be applied to a repository is 50.");
+      }
+      r.tags = std::move(merged);
+    } else {
+      for (const auto& k : in["tagKeys"]) r.tags.erase(k.asString());
+    }
+    return ok(out);
+  }
+
+  EcrState& state_;
+  const Clock& clock_;
+  std::map<std::string, Repository>& repos_;
+};
+
+HttpResponse to_http(const EcrReply& reply, const std::string& request_id) {
+  HttpResponse res;
+  res.status = reply.status;
+  res.headers.emplace_back("x-amzn-RequestId", request_id);
+  res.headers.emplace_back("Content-Type", kJsonContentType);
+  if (!reply.error_code.empty()) res.headers.emplace_back("x-amzn-ErrorType", reply.error_code);
+  res.body = to_compact_json(reply.body);
+  return res;
+}
+
+}  // namespace
+
+std::string make_request_id(Random& random) {
+  char buf[96];
+  auto word = [&](int bits) {
+    return static_cast<unsigned long long>(random.uniform01() * static_cast<double>(1ULL << bits));
+  };
+  std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-%04llx-%012llx", word(32), word(16), word(12),
+                0x8000ULL | word(14), word(48));
+  return buf;
+}
+
+EcrService::EcrService(EcrState& state, VerifierOptions auth, FaultInjector& faults, Metrics& metrics,
+                       const Clock& clock, Random& request_ids, DelayedResponder delayed)
+    : state_(state),
+      auth_(std::move(auth)),
+      faults_(faults),
+      metrics_(metrics),
+      clock_(clock),
+      request_ids_(request_ids),
+      delayed_(std::move(delayed)) {}
+
+EcrReply EcrService::call(const std::string& operation, const Json::Value& input) {
+  const EcrModel& model = EcrModel::instance();
+  if (!model.has_operation(operation)) {
+    return fail("UnknownOperationException", "");
+  }
+  const Json::Value in = input.isNull() ? Json::Value(Json::objectValue) : input;
+  if (auto invalid = model.validate(operation, in)) return fail(invalid->code, invalid->message);
+  std::lock_guard lock(state_.mutex());
+  return Ops(state_, clock_).run(operation, in);
+}
+
+bool EcrService::handle(const HttpRequest& req, const Responder& respond) {
+  const std::string target = req.header("X-Amz-Target");
+  if (req.method != "POST" || req.path != "/" || target.rfind(kEcrTargetPrefix, 0) != 0) return false;
+  const std::string operation = target.substr(std::string(kEcrTargetPrefix).size());
+  const std::string request_id = make_request_id(request_ids_);
+  metrics_.begin();
+  auto finish = [this, operation, request_id, respond](const EcrReply& reply) {
+    HttpResponse res = to_http(reply, request_id);
+    // The call stays in flight until its reply leaves, so injected latency shows up as concurrency.
+    Responder counted = [this, operation, status = reply.status, code = reply.error_code,
+                         respond](HttpResponse r) {
+      metrics_.end(operation, status, code);
+      respond(std::move(r));
+    };
+    const auto latency = faults_.latency(operation);
+    if (latency.count() > 0 && delayed_) {
+      delayed_(latency, std::move(counted), std::move(res));
+    } else {
+      counted(std::move(res));
+    }
+  };
+  if (auto denied = verify_sigv4(req, auth_, clock_.now())) {
+    finish(fail(denied->error_code, denied->message, 403));
+    return true;
+  }
+  if (!EcrModel::instance().has_operation(operation)) {
+    finish(fail("UnknownOperationException", ""));
+    return true;
+  }
+  Json::Value input(Json::objectValue);
+  if (!req.body.empty()) {
+    auto parsed = parse_json(req.body, operation);
+    if (!parsed || !parsed->isObject()) {
+      finish(fail("SerializationException", "Start of structure or map found where not expected."));
+      return true;
+    }
+    input = std::move(*parsed);
+  }
+  if (auto fault = faults_.decide(operation)) {
+    finish(fail(fault->error_code, fault->message, fault->http_status));
+    return true;
+  }
+  EcrReply reply = call(operation, input);
+  if (reply.error_code.empty()) {
+    for (const auto& hook : faults_.hooks(operation)) hook(state_);
+  }
+  finish(reply);
+  return true;
+}
+
+}  // namespace ecrs::localaws

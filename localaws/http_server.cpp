@@ -1,0 +1,259 @@
+#include "http_server.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace ecrs::localaws {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// A connection idle this long between requests is closed, as AWS front ends close idle keep-alive connections.
+constexpr std::chrono::seconds kIdleTimeout{60};
+constexpr std::chrono::seconds kStopGrace{5};
+
+HttpRequest to_request(const http::request<http::string_body>& msg) {
+  HttpRequest req;
+  req.method = std::string(msg.method_string());
+  req.target = std::string(msg.target());
+  const auto q = req.target.find('?');
+  req.path = req.target.substr(0, q);
+  req.query = q == std::string::npos ? std::string() : req.target.substr(q + 1);
+  for (const auto& field : msg) {
+    req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  req.body = msg.body();
+  return req;
+}
+
+}  // namespace
+
+class Session;
+
+struct HttpServer::Impl {
+  RequestHandler handler;
+  int threads;
+  asio::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> workers;
+  std::atomic<bool> stopping{false};
+  bool started = false;
+  int running = 0;  // worker threads still inside ioc.run(), guarded by mu
+  std::condition_variable idle;
+  std::uint16_t port = 0;
+  mutable std::mutex mu;
+  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
+
+  Impl(RequestHandler h, int n) : handler(std::move(h)), threads(n < 1 ? 1 : n), ioc(threads) {}
+  void do_accept();
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl& server)
+      : stream_(std::move(socket)), server_(server) {}
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
+
+  void close() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      self->stream_.close();
+    });
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(HttpServer::kMaxBodyBytes);
+    stream_.expires_after(kIdleTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      HttpResponse too_large;
+      too_large.status = 413;
+      too_large.headers.emplace_back("Content-Type", "text/plain");
+      too_large.body = "request body too large";
+      keep_alive_ = false;
+      write(std::move(too_large));
+      return;
+    }
+    if (ec) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    if (server_.stopping.load()) return;
+    auto msg = parser_->release();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    stream_.expires_never();  // a deferred response (long poll) may take as long as it needs
+    auto responded = std::make_shared<std::atomic<bool>>(false);
+    Responder respond = [self = shared_from_this(), responded](HttpResponse res) {
+      if (responded->exchange(true)) return;  // the contract is exactly once; ignore a second answer
+      asio::post(self->stream_.get_executor(),
+                 [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
+    };
+    server_.handler(to_request(msg), std::move(respond));
+  }
+
+  void write(HttpResponse res) {
+    auto out = std::make_shared<http::response<http::string_body>>();
+    out->version(version_);
+    out->result(static_cast<unsigned>(res.status));
+    for (auto& [k, v] : res.headers) out->insert(k, v);
+    out->body() = std::move(res.body);
+    out->keep_alive(keep_alive_ && !server_.stopping.load());
+    out->prepare_payload();
+    http::async_write(stream_, *out,
+                      [self = shared_from_this(), out](beast::error_code ec, std::size_t) {
+                        if (ec || !out->keep_alive()) {
+                          beast::error_code ignored;
+                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                          return;
+                        }
+                        self->read();
+                      });
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl& server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+};
+
+void HttpServer::Impl::do_accept() {
+  acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec || stopping.load()) return;  // the acceptor was closed: stop accepting
+    auto session = std::make_shared<Session>(std::move(socket), *this);
+    {
+      std::lock_guard lock(mu);
+      // Forget connections that have gone away so the set stays the size of the live ones.
+      for (auto it = sessions.begin(); it != sessions.end();) it = it->expired() ? sessions.erase(it) : std::next(it);
+      sessions.insert(session);
+    }
+    session->start();
+    do_accept();
+  });
+}
+
+HttpServer::HttpServer(RequestHandler handler, int threads)
+    : impl_(std::make_unique<Impl>(std::move(handler), threads)) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start(const std::string& host, std::uint16_t port) {
+  if (impl_->started) throw std::runtime_error("localaws: server already started");
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error("localaws: bad bind address " + host + ": " + ec.message());
+  tcp::endpoint endpoint{address, port};
+  auto& acc = impl_->acceptor.emplace(asio::make_strand(impl_->ioc));
+  acc.open(endpoint.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(endpoint, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    impl_->acceptor.reset();
+    throw std::runtime_error("localaws: cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  }
+  impl_->port = acc.local_endpoint().port();
+  impl_->started = true;
+  impl_->do_accept();
+  for (int i = 0; i < impl_->threads; ++i) {
+    {
+      std::lock_guard lock(impl_->mu);
+      ++impl_->running;
+    }
+    impl_->workers.emplace_back([this] {
+      impl_->ioc.run();
+      std::lock_guard lock(impl_->mu);
+      --impl_->running;
+      impl_->idle.notify_all();
+    });
+  }
+}
+
+void HttpServer::stop() {
+  if (!impl_->started || impl_->stopping.exchange(true)) return;
+  asio::post(impl_->acceptor->get_executor(), [this] {
+    beast::error_code ignored;
+    impl_->acceptor->close(ignored);
+  });
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(impl_->mu);
+    for (const auto& weak : impl_->sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+    impl_->sessions.clear();
+  }
+  for (auto& s : live) s->close();
+  live.clear();
+  // The closes above complete every pending read and write, so the io_context runs out of work and the threads
+  // return; a deferred responder holds no work. If something still runs after the grace period (a handler
+  // stuck in a hook), stop the loop anyway rather than hang the caller.
+  {
+    std::unique_lock lock(impl_->mu);
+    impl_->idle.wait_for(lock, kStopGrace, [this] { return impl_->running == 0; });
+  }
+  impl_->ioc.stop();
+  for (auto& t : impl_->workers) t.join();
+  impl_->workers.clear();
+}
+
+std::uint16_t HttpServer::port() const { return impl_->port; }
+
+std::size_t HttpServer::open_connections() const {
+  std::lock_guard lock(impl_->mu);
+  std::size_t n = 0;
+  for (const auto& weak : impl_->sessions) n += weak.expired() ? 0 : 1;
+  return n;
+}
+
+void HttpServer::respond_after(std::chrono::milliseconds delay, Responder respond, HttpResponse response) {
+  auto timer = std::make_shared<asio::steady_timer>(impl_->ioc, delay);
+  timer->async_wait([timer, respond = std::move(respond), response = std::move(response)](
+                        beast::error_code) mutable { respond(std::move(response)); });
+}
+
+}  // namespace ecrs::localaws
+
+namespace ecrs::localaws {
+
+void HttpServer::schedule(std::chrono::milliseconds delay, std::function<void()> fn) {
+  auto timer = std::make_shared<asio::steady_timer>(impl_->ioc, delay);
+  timer->async_wait([timer, fn = std::move(fn)](beast::error_code ec) {
+    if (!ec) fn();
+  });
+}
+
+}  // namespace ecrs::localaws

@@ -1,0 +1,168 @@
+#include "ecrs/localaws/localaws.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "admin_service.hpp"
+#include "ecrs/common/json.hpp"
+#include "ecrs/localaws/ecr_service.hpp"
+#include "http_server.hpp"
+
+namespace ecrs::localaws {
+namespace {
+
+RuntimeOptions runtime_options(const Options& o, const Clock& clock) {
+  RuntimeOptions r;
+  r.region = o.region;
+  r.account_id = o.account_id;
+  r.function_name = o.function_name;
+  r.function_timeout = o.function_timeout;
+  r.access_key_id = o.access_key_id;
+  r.secret_access_key = o.secret_access_key;
+  r.session_token = o.session_token;
+  r.clock = &clock;
+  return r;
+}
+
+FaultOptions fault_options(const Options& o) {
+  return FaultOptions{o.throttle_rate, o.error_rate, o.tps, o.seed};
+}
+
+HttpResponse not_found(const HttpRequest& req) {
+  HttpResponse res;
+  res.status = 404;
+  res.headers.emplace_back("Content-Type", "application/json");
+  Json::Value body;
+  body["message"] = "localaws: nothing serves " + req.method + " " + req.path;
+  res.body = to_compact_json(body);
+  return res;
+}
+
+bool has_request_id(const HttpResponse& res) {
+  HttpRequest view;  // reuse the case-insensitive lookup
+  view.headers = res.headers;
+  return view.has_header("x-amzn-RequestId");
+}
+
+}  // namespace
+
+struct LocalAws::Impl {
+  Options options;
+  SystemClock clock;
+  SystemRandom request_ids;  // request ids need not be reproducible; faults use the seeded engine
+  EcrState state;
+  FaultInjector faults;
+  Metrics metrics;
+  std::mutex lifecycle_mu;
+  bool running = false;
+  // The server is declared before the services: members die in reverse order, so services (which may still
+  // hold deferred responders bound to the server's io_context) go first and the io_context last.
+  HttpServer server;
+  RuntimeApi runtime;
+  S3Receiver s3;
+  EcrService ecr;
+  AdminService admin;
+  std::vector<Service*> services;
+
+  Impl(Options o, LocalAws& self)
+      : options(std::move(o)),
+        state(options.account_id, options.region, &clock),
+        faults(fault_options(options), clock),
+        server([this](HttpRequest req, Responder respond) { dispatch(std::move(req), std::move(respond)); },
+               options.threads),
+        runtime(runtime_options(options, clock)),
+        s3("http://" + options.host + ":" + std::to_string(options.port), options.access_key_id,
+           options.secret_access_key, clock),
+        ecr(state,
+            VerifierOptions{options.access_key_id, options.secret_access_key, options.session_token, options.region,
+                            "ecr"},
+            faults, metrics, clock, request_ids,
+            [this](std::chrono::milliseconds d, Responder r, HttpResponse res) {
+              server.respond_after(d, std::move(r), std::move(res));
+            }),
+        admin(self, server),
+        services{&admin, &s3, &runtime, &ecr} {}
+
+  void dispatch(HttpRequest req, Responder respond) {
+    Responder stamped = [this, respond = std::move(respond)](HttpResponse res) {
+      if (!has_request_id(res)) res.headers.emplace_back("x-amzn-RequestId", make_request_id(request_ids));
+      respond(std::move(res));
+    };
+    try {
+      for (Service* s : services) {
+        if (s->handle(req, stamped)) return;
+      }
+      stamped(not_found(req));
+    } catch (const std::exception& e) {
+      // A bug in a service must not take the server down; the client sees what AWS sends for its own faults.
+      HttpResponse res;
+      res.status = 500;
+      res.headers.emplace_back("Content-Type", "application/x-amz-json-1.1");
+      res.headers.emplace_back("x-amzn-ErrorType", "ServerException");
+      Json::Value body;
+      body["__type"] = "ServerException";
+      body["message"] = std::string("localaws internal error: ") + e.what();
+      res.body = to_compact_json(body);
+      stamped(std::move(res));
+    }
+  }
+};
+
+LocalAws::LocalAws(Options options) : impl_(std::make_unique<Impl>(std::move(options), *this)) {
+  if (!impl_->options.state_file.empty()) {
+    std::ifstream in(impl_->options.state_file);
+    if (in) {
+      std::stringstream text;
+      text << in.rdbuf();
+      auto parsed = parse_json(text.str(), impl_->options.state_file);
+      if (!parsed) throw std::runtime_error("localaws: cannot read state file: " + parsed.error().describe());
+      auto loaded = impl_->state.load_json(*parsed);
+      if (!loaded) throw std::runtime_error("localaws: " + loaded.error().describe());
+    }
+  }
+}
+
+LocalAws::~LocalAws() { stop(); }
+
+void LocalAws::start() {
+  std::lock_guard lock(impl_->lifecycle_mu);
+  if (impl_->running) return;
+  impl_->server.start(impl_->options.host, impl_->options.port);
+  impl_->s3.set_endpoint_base(endpoint());
+  impl_->running = true;
+}
+
+void LocalAws::stop() {
+  std::lock_guard lock(impl_->lifecycle_mu);
+  if (!impl_->running) return;
+  impl_->running = false;
+  for (Service* s : impl_->services) s->shutdown();
+  impl_->server.stop();
+  if (!impl_->options.state_file.empty()) {
+    std::ofstream out(impl_->options.state_file, std::ios::trunc);
+    out << to_compact_json(impl_->state.to_json()) << "\n";
+  }
+}
+
+std::uint16_t LocalAws::port() const { return impl_->server.port(); }
+std::string LocalAws::endpoint() const { return "http://" + impl_->options.host + ":" + std::to_string(port()); }
+std::string LocalAws::runtime_api() const { return impl_->options.host + ":" + std::to_string(port()); }
+const Options& LocalAws::options() const { return impl_->options; }
+EcrState& LocalAws::ecr() { return impl_->state; }
+RuntimeApi& LocalAws::runtime() { return impl_->runtime; }
+S3Receiver& LocalAws::s3() { return impl_->s3; }
+EcrService& LocalAws::ecr_service() { return impl_->ecr; }
+void LocalAws::add_fault(FaultRule rule) { impl_->faults.add_fault(std::move(rule)); }
+void LocalAws::set_latency(std::string operation, std::chrono::milliseconds latency) {
+  impl_->faults.set_latency(std::move(operation), latency);
+}
+void LocalAws::set_tps(const std::string& operation, double calls_per_second) {
+  impl_->faults.set_tps(operation, calls_per_second);
+}
+void LocalAws::on_call(std::string operation, std::function<void(EcrState&)> hook) {
+  impl_->faults.on_call(std::move(operation), std::move(hook));
+}
+Json::Value LocalAws::metrics() const { return impl_->metrics.to_json(); }
+
+}  // namespace ecrs::localaws
