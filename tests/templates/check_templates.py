@@ -35,6 +35,11 @@ CUSTOM_PROPERTIES = {"ServiceToken", "ServiceTimeout", "RepositoryName", "Regist
 EMPTYING_ACTIONS = {"ecr:ListImages", "ecr:BatchDeleteImage", "ecr:DescribeImages", "ecr:BatchGetImage",
                     "ecr:DescribeRepositories"}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+# The stack-deletion hook (templates/deletion-hook.yaml, issue 11): the emptying set plus the keep-on-delete tag
+# read, and DescribeStackResource for auto-named repositories. Hooks wait 30 s for the function.
+HOOK_TYPE = "AWS::CloudFormation::LambdaHook"
+HOOK_WAIT_SECONDS = 30
+HOOK_ECR_ACTIONS = EMPTYING_ACTIONS | {"ecr:ListTagsForResource"}
 HANDLER_ENV = {"ECRS_LOG_LEVEL", "ECRS_MAX_INVOCATIONS", "ECRS_CONCURRENCY", "ECR_REPOSITORY_NAME"}
 LOG_LEVELS = {"debug", "info", "warn", "error"}
 ARCHITECTURES = {"x86_64", "arm64"}
@@ -209,11 +214,21 @@ class Checker:
     def run(self) -> list[str]:
         self.check_skeleton()
         functions = self.t.of_type("AWS::Lambda::Function")
+        if not self.serves_emptying(functions):
+            # Templates of the other modes (scheduled cleanup, create on push, lifecycle policies, org sweeps)
+            # carry their own roles and environment; the shared part of the contract is the package.
+            for logical_id, fn in functions.items():
+                self.check_package(logical_id, fn)
+            if not functions:
+                self.fail("Resources", "no handler function")
+            return self.problems
         for logical_id, fn in functions.items():
             self.check_function(logical_id, fn)
         customs = self.t.of_type(CUSTOM_TYPE)
         for logical_id, res in customs.items():
             self.check_custom_resource(logical_id, res, functions)
+        for logical_id, hook in self.of_hooks().items():
+            self.check_hook(logical_id, hook)
         if not functions and not customs:
             self.fail("Resources", f"neither a handler function nor a {CUSTOM_TYPE}")
         if not functions and self.t.of_type("AWS::Serverless::Function"):
@@ -239,9 +254,67 @@ class Checker:
                 self.fail(f"Outputs.{name}", "no Description")
 
     # The handler function, its role and its log group.
+    def hooks_of(self, fn_id: str) -> list[str]:
+        return [k for k, r in self.of_hooks().items()
+                if getatt((r.get("Properties") or {}).get("LambdaFunction")) == (fn_id, "Arn")]
+
+    def of_hooks(self) -> dict:
+        return self.t.of_type(HOOK_TYPE)
+
+    def check_hook(self, logical_id: str, hook: dict) -> None:
+        where = f"Resources.{logical_id}"
+        p = hook.get("Properties") or {}
+        f = p.get("TargetFilters") or {}
+        if f.get("TargetNames") != ["AWS::ECR::Repository"] or f.get("Actions") != ["DELETE"] or \
+                f.get("InvocationPoints") != ["PRE_PROVISION"]:
+            self.fail(where, "TargetFilters must select AWS::ECR::Repository, DELETE, PRE_PROVISION only")
+        if p.get("TargetOperations") != ["RESOURCE"]:
+            self.fail(where, "TargetOperations must be [RESOURCE]")
+        mode = ref_name(p.get("FailureMode"))
+        if not mode or set(self.t.parameters.get(mode, {}).get("AllowedValues") or []) != {"FAIL", "WARN"}:
+            self.fail(where, "FailureMode must come from a FAIL|WARN parameter")
+        role = getatt(p.get("ExecutionRole"))
+        fn = getatt(p.get("LambdaFunction"))
+        if not role or self.t.resources.get(role[0], {}).get("Type") != "AWS::IAM::Role" or not fn:
+            self.fail(where, "ExecutionRole and LambdaFunction must be this template's role and function")
+            return
+        props = self.t.resources[role[0]].get("Properties") or {}
+        if "hooks.cloudformation.amazonaws.com" not in str(props.get("AssumeRolePolicyDocument")):
+            self.fail(f"Resources.{role[0]}", "trust policy must name hooks.cloudformation.amazonaws.com")
+        for policy in props.get("Policies") or []:
+            for s in as_list((policy.get("PolicyDocument") or {}).get("Statement") or []):
+                if set(as_list(s.get("Action"))) != {"lambda:InvokeFunction"} or \
+                        [getatt(r) for r in as_list(s.get("Resource"))] != [fn]:
+                    self.fail(f"Resources.{role[0]}", "the hook role may only invoke the hook function")
+
+    def serves_emptying(self, functions: dict) -> bool:
+        """The emptying contract (IAM, environment, chain budget) applies where a repository is emptied: a
+        Custom::EmptyEcrRepository, the deletion hook, or a handler exported for them."""
+        if self.t.of_type(CUSTOM_TYPE) or self.of_hooks():
+            return True
+        env_names = set()
+        for fn in functions.values():
+            env_names |= set((((fn.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}))
+        return "ECRS_MAX_INVOCATIONS" in env_names
+
+    def check_package(self, logical_id: str, fn: dict) -> None:
+        where = f"Resources.{logical_id}"
+        p = fn.get("Properties") or {}
+        if p.get("Runtime") != "provided.al2023":
+            self.fail(where, f"Runtime {p.get('Runtime')!r}, expected provided.al2023")
+        if p.get("Handler") != "bootstrap":
+            self.fail(where, f"Handler {p.get('Handler')!r}, expected bootstrap")
+        self.check_architectures(where, p.get("Architectures"))
+        code = p.get("Code") or {}
+        if not (ref_name(code.get("S3Bucket")) and ref_name(code.get("S3Key"))):
+            self.fail(where, "Code must come from S3 bucket/key parameters (CodeS3Bucket, CodeS3Key)")
+
     def check_function(self, logical_id: str, fn: dict) -> None:
         where = f"Resources.{logical_id}"
         p = fn.get("Properties") or {}
+        if self.hooks_of(logical_id):
+            self.check_hook_function(logical_id, fn)
+            return
         if p.get("Runtime") != "provided.al2023":
             self.fail(where, f"Runtime {p.get('Runtime')!r}, expected provided.al2023")
         if p.get("Handler") != "bootstrap":
@@ -270,6 +343,49 @@ class Checker:
             self.check_role(logical_id, role_id, log_group)
         if timeout is not None:
             self.check_chain_budget(logical_id, env, timeout)
+
+    def check_hook_function(self, logical_id: str, fn: dict) -> None:
+        where = f"Resources.{logical_id}"
+        p = fn.get("Properties") or {}
+        if p.get("Runtime") != "provided.al2023" or p.get("Handler") != "bootstrap":
+            self.fail(where, "Runtime provided.al2023 and Handler bootstrap expected")
+        self.check_architectures(where, p.get("Architectures"))
+        timeout = p.get("Timeout")
+        if not isinstance(timeout, int) or not 1 <= timeout <= HOOK_WAIT_SECONDS:
+            self.fail(where, f"Timeout {timeout!r}: Hooks wait {HOOK_WAIT_SECONDS} s for the function")
+        env = ((p.get("Environment") or {}).get("Variables")) or {}
+        if set(env) - {"ECRS_LOG_LEVEL", "ECRS_CONCURRENCY"}:
+            self.fail(where, f"environment variables the hook does not read: {sorted(set(env) - HANDLER_ENV)}")
+        log_group = self.check_log_group(where, p)
+        role_id = self.role_of(where, p)
+        if not role_id:
+            return
+        role = self.t.resources[role_id].get("Properties") or {}
+        if role.get("ManagedPolicyArns"):
+            self.fail(f"Resources.{role_id}", "managed policies grant more than the hook needs")
+        granted: set[str] = set()
+        for policy in role.get("Policies") or []:
+            for s in as_list((policy.get("PolicyDocument") or {}).get("Statement") or []):
+                actions = set(as_list(s.get("Action") or []))
+                resources = as_list(s.get("Resource") or [])
+                granted |= actions
+                if s.get("Effect") != "Allow" or not resources or "*" in resources:
+                    self.fail(f"Resources.{role_id}", f"statement {s.get('Sid')!r}: Allow on named resources only")
+                elif actions <= HOOK_ECR_ACTIONS:
+                    if not re.fullmatch(r"arn:\$\{AWS::Partition\}:ecr:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+                                        r"repository/\$\{[A-Za-z0-9]+\}", sub_string(resources[0]) or ""):
+                        self.fail(f"Resources.{role_id}", "ECR scope must be repository/${<parameter>}")
+                elif actions == {"cloudformation:DescribeStackResource"}:
+                    if sub_string(resources[0]) != \
+                            "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/*/*":
+                        self.fail(f"Resources.{role_id}", "DescribeStackResource only on this account's stacks")
+                elif actions <= LOG_ACTIONS:
+                    if [getatt(r) for r in resources] != [(log_group, "Arn")]:
+                        self.fail(f"Resources.{role_id}", "logs permissions must be on the function's own log group")
+                else:
+                    self.fail(f"Resources.{role_id}", f"actions beyond the hook's needs: {sorted(actions)}")
+        if {a for a in granted if a.startswith("ecr:")} != HOOK_ECR_ACTIONS:
+            self.fail(f"Resources.{role_id}", f"ECR actions must be exactly {sorted(HOOK_ECR_ACTIONS)}")
 
     def check_architectures(self, where: str, archs) -> None:
         if not isinstance(archs, list) or len(archs) != 1:

@@ -26,6 +26,7 @@ inline constexpr ServiceInfo kAppRunner{"AppRunner", "apprunner", "apprunner"};
 inline constexpr ServiceInfo kS3{"S3", "s3", "s3"};
 inline constexpr ServiceInfo kOrganizations{"Organizations", "organizations", "organizations", true};
 inline constexpr ServiceInfo kEc2{"EC2", "ec2", "ec2"};
+inline constexpr ServiceInfo kCloudFormation{"CloudFormation", "cloudformation", "cloudformation"};
 
 struct Endpoint {
   std::string url;             // scheme://host[:port][/base path], no trailing slash
