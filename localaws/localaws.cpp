@@ -5,6 +5,12 @@
 #include <stdexcept>
 
 #include "admin_service.hpp"
+#include "apprunner_service.hpp"
+#include "aws_protocols.hpp"
+#include "ec2_service.hpp"
+#include "ecs_service.hpp"
+#include "lambda_service.hpp"
+#include "sts_service.hpp"
 #include "ecrs/common/json.hpp"
 #include "ecrs/localaws/ecr_service.hpp"
 #include "http_server.hpp"
@@ -63,6 +69,14 @@ struct LocalAws::Impl {
   S3Receiver s3;
   EcrService ecr;
   AdminService admin;
+  // ECS, Lambda management, App Runner, STS and EC2 over every account's World (scheduled cleanup, issue 8).
+  Worlds worlds;
+  Principals principals;
+  EcsService ecs_svc;
+  AppRunnerService apprunner_svc;
+  LambdaService lambda_svc;
+  StsService sts_svc;
+  Ec2Service ec2_svc;
   std::vector<Service*> services;
 
   Impl(Options o, LocalAws& self)
@@ -82,7 +96,15 @@ struct LocalAws::Impl {
               server.respond_after(d, std::move(r), std::move(res));
             }),
         admin(self, server),
-        services{&admin, &s3, &runtime, &ecr} {}
+        worlds(options.account_id, options.region),
+        principals(options.account_id, options.access_key_id, options.secret_access_key, options.session_token),
+        ecs_svc(worlds, principals, clock),
+        apprunner_svc(worlds, principals, clock),
+        lambda_svc(worlds, principals, clock),
+        sts_svc(worlds, principals, clock),
+        ec2_svc(worlds, principals, clock),
+        // The Runtime API comes before Lambda management: it claims only .../functions/{name}/invocations.
+        services{&admin, &s3, &runtime, &ecr, &ecs_svc, &apprunner_svc, &lambda_svc, &sts_svc, &ec2_svc} {}
 
   void dispatch(HttpRequest req, Responder respond) {
     Responder stamped = [this, respond = std::move(respond)](HttpResponse res) {
@@ -153,6 +175,7 @@ EcrState& LocalAws::ecr() { return impl_->state; }
 RuntimeApi& LocalAws::runtime() { return impl_->runtime; }
 S3Receiver& LocalAws::s3() { return impl_->s3; }
 EcrService& LocalAws::ecr_service() { return impl_->ecr; }
+Worlds& LocalAws::worlds() { return impl_->worlds; }
 void LocalAws::add_fault(FaultRule rule) { impl_->faults.add_fault(std::move(rule)); }
 void LocalAws::set_latency(std::string operation, std::chrono::milliseconds latency) {
   impl_->faults.set_latency(std::move(operation), latency);

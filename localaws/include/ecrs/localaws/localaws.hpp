@@ -19,6 +19,7 @@
 #include "ecrs/localaws/faults.hpp"
 #include "ecrs/localaws/runtime_api.hpp"
 #include "ecrs/localaws/s3_receiver.hpp"
+#include "ecrs/localaws/world.hpp"
 
 namespace ecrs::localaws {
 
@@ -62,6 +63,9 @@ class LocalAws {
   EcrService& ecr_service();  // the operations without HTTP: EcrService::call
   RuntimeApi& runtime();
   S3Receiver& s3();
+  // ECS clusters, Lambda functions and App Runner services per account (lock worlds().mutex() while serving),
+  // and the regions EC2 DescribeRegions reports.
+  Worlds& worlds();
 
   // Faults and latency, changeable while serving.
   void add_fault(FaultRule rule);

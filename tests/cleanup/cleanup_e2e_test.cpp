@@ -1,0 +1,201 @@
+// Scheduled cleanup end to end against localaws over real HTTP: 3 ECS clusters with rolling deployments and a
+// task pinned by digest, a Lambda alias on an old version, App Runner, 520 images over 90 days. Asserts the exact
+// set deleted, that the dry-run plan equals what apply deletes, and that nothing in use is deleted.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "ecrs/aws/curl_transport.hpp"
+#include "ecrs/cleanup/cleanup.hpp"
+#include "ecrs/localaws/localaws.hpp"
+
+namespace ecrs::cleanup {
+namespace {
+
+class World {
+ public:
+  World() : logger_(sink_, clock_) {
+    server_.start();
+    transport_ = std::make_unique<aws::CurlTransport>(env_);
+    sigv4::Credentials creds;
+    creds.access_key_id = "test";
+    creds.secret_access_key = Secret("test");
+    default_creds_ = std::make_shared<aws::StaticCredentialsProvider>(creds);
+  }
+  ~World() { server_.stop(); }
+
+  ClientFactory factory() {
+    return [this](const aws::ServiceInfo& svc, const std::string& region,
+                  std::shared_ptr<aws::CredentialsProvider> creds) -> Result<aws::AwsClient*> {
+      if (!creds) creds = default_creds_;
+      providers_.push_back(creds);
+      aws::Endpoint endpoint{server_.endpoint(), region, std::string(svc.signing_name)};
+      clients_.push_back(std::make_unique<aws::AwsClient>(
+          aws::AwsContext{*transport_, *creds, clock_, sleeper_, random_, retry_, &logger_}, endpoint));
+      return clients_.back().get();
+    };
+  }
+  localaws::LocalAws& server() { return server_; }
+  const Clock& clock() const { return clock_; }
+  Logger& logger() { return logger_; }
+  std::string uri(const std::string& repo) const {
+    return "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + repo;
+  }
+
+ private:
+  localaws::LocalAws server_;
+  SystemClock clock_;
+  RealSleeper sleeper_;
+  FixedRandom random_{0.5};
+  CaptureSink sink_;
+  Logger logger_;
+  MapEnvironment env_;
+  std::unique_ptr<aws::CurlTransport> transport_;
+  std::shared_ptr<aws::CredentialsProvider> default_creds_;
+  std::vector<std::shared_ptr<aws::CredentialsProvider>> providers_;
+  aws::RetryStrategy retry_;
+  std::vector<std::unique_ptr<aws::AwsClient>> clients_;
+};
+
+constexpr int kImages = 520;
+constexpr int kSpanDays = 90;
+
+struct Seeded {
+  std::vector<std::string> digests;  // index i pushed i*90/520 days ago... newest first
+  std::set<std::string> in_use;
+};
+
+Seeded seed(World& w) {
+  Seeded s;
+  auto& ecr = w.server().ecr();
+  ecr.create_repository("web");
+  const auto now = std::chrono::system_clock::now();
+  for (int i = 0; i < kImages; ++i) {
+    const auto age = std::chrono::duration_cast<std::chrono::system_clock::duration>(
+        std::chrono::duration<double>(86400.0 * kSpanDays * i / kImages));
+    s.digests.push_back(ecr.put_image("web", i % 2 ? "" : "b" + std::to_string(i), now - age));
+  }
+  {
+    std::lock_guard lock(ecr.mutex());
+    ecr.repositories_unlocked().at("web").tags["ecr-sweeper:enabled"] = "true";
+  }
+  auto& worlds = w.server().worlds();
+  std::lock_guard lock(worlds.mutex());
+  auto& world = worlds.world("123456789012");
+  const auto uri = w.uri("web");
+  // Old images (beyond newest 100 and 30 days) used in every way the scan knows.
+  world.task_definitions["web:1"] = {"web", 1, {{"app", uri + ":b400"}}};
+  world.task_definitions["web:2"] = {"web", 2, {{"app", uri + ":b410"}}};
+  world.task_definitions["idle:1"] = {"idle", 1, {{"app", uri + ":b420"}}};
+  world.clusters["prod"].services.push_back(
+      {"web", 2, {{"ecs-svc/1", "PRIMARY", "web:2"}, {"ecs-svc/0", "ACTIVE", "web:1"}}});
+  world.clusters["staging"].services.push_back({"idle", 0, {{"ecs-svc/2", "PRIMARY", "idle:1"}}});
+  world.clusters["batch"].tasks.push_back({"t1", "web:1", "RUNNING", "RUNNING", {{"app", uri + "@" + s.digests[431], s.digests[431]}}});
+  world.functions["api"].versions = {{"$LATEST", uri + ":b440", ""}, {"3", uri + ":b450", uri + "@" + s.digests[451]}};
+  world.functions["api"].aliases["live"] = "3";
+  world.apprunner_services.push_back({"site", uri + ":b460"});
+  for (int i : {400, 410, 420, 431, 440, 450, 451, 460}) s.in_use.insert(s.digests[i]);
+  return s;
+}
+
+std::set<std::string> expected_deletions(const Seeded& s) {
+  std::set<std::string> out;
+  for (int i = 0; i < kImages; ++i) {
+    const double age_days = static_cast<double>(kSpanDays) * i / kImages;
+    if (i < kDefaultKeepCount || age_days < kDefaultKeepDays) continue;
+    if (s.in_use.count(s.digests[i])) continue;
+    out.insert(s.digests[i]);
+  }
+  return out;
+}
+
+TEST(CleanupE2E, DryRunPlanEqualsWhatApplyDeletesAndNothingInUseGoes) {
+  World w;
+  const Seeded s = seed(w);
+  CleanupOptions opts;
+  opts.home_region = "us-east-1";
+  opts.rules.keep_tag_patterns = {"latest"};
+  auto dry = run_cleanup(w.factory(), opts, w.clock(), w.logger());
+  ASSERT_TRUE(dry) << dry.error().describe();
+  ASSERT_EQ(dry->repositories.size(), 1u);
+  std::set<std::string> planned;
+  for (const auto& d : dry->repositories[0].plan.remove) planned.insert(d.image_digest);
+  EXPECT_EQ(planned, expected_deletions(s));
+  EXPECT_EQ(w.server().ecr().image_count("web"), static_cast<std::size_t>(kImages));  // dry run deletes nothing
+
+  opts.apply = true;
+  auto applied = run_cleanup(w.factory(), opts, w.clock(), w.logger());
+  ASSERT_TRUE(applied) << applied.error().describe();
+  const auto& out = applied->repositories.at(0);
+  EXPECT_EQ(std::set<std::string>(out.deleted.begin(), out.deleted.end()), planned);
+  EXPECT_TRUE(out.failures.empty());
+  const auto repo = w.server().ecr().repository("web");
+  ASSERT_TRUE(repo);
+  for (const auto& d : s.in_use) EXPECT_TRUE(repo->images.count(d)) << "in-use image deleted: " << d;
+  EXPECT_EQ(repo->images.size(), kImages - planned.size());
+}
+
+TEST(CleanupE2E, ADeploymentRacingTheSweepSparesItsImage) {
+  World w;
+  const Seeded s = seed(w);
+  CleanupOptions opts;
+  opts.home_region = "us-east-1";
+  opts.apply = true;
+  const std::string late = s.digests[500];
+  // The first BatchDeleteImage... is preceded by a re-check; a deployment lands during the first listing.
+  bool deployed = false;
+  w.server().on_call("DescribeImages", [&](localaws::EcrState&) {
+    if (deployed) return;
+    deployed = true;
+    auto& worlds = w.server().worlds();
+    std::lock_guard lock(worlds.mutex());
+    worlds.world("123456789012").clusters["prod"].tasks.push_back(
+        {"late", "web:2", "RUNNING", "RUNNING", {{"app", w.uri("web") + "@" + late, late}}});
+  });
+  auto applied = run_cleanup(w.factory(), opts, w.clock(), w.logger());
+  ASSERT_TRUE(applied) << applied.error().describe();
+  EXPECT_TRUE(w.server().ecr().repository("web")->images.count(late));
+}
+
+TEST(CleanupE2E, AssumedRoleScanProtectsImagesUsedInAnotherAccount) {
+  World w;
+  const Seeded s = seed(w);
+  {
+    auto& worlds = w.server().worlds();
+    std::lock_guard lock(worlds.mutex());
+    worlds.world("210987654321").apprunner_services.push_back({"partner", w.uri("web") + "@" + s.digests[480]});
+  }
+  CleanupOptions opts;
+  opts.home_region = "us-east-1";
+  auto without = run_cleanup(w.factory(), opts, w.clock(), w.logger());
+  ASSERT_TRUE(without);
+  opts.assume_roles = {"arn:aws:iam::210987654321:role/sweeper-read"};
+  auto with = run_cleanup(w.factory(), opts, w.clock(), w.logger());
+  ASSERT_TRUE(with) << with.error().describe();
+  auto has = [&](const CleanupReport& r) {
+    for (const auto& d : r.repositories.at(0).plan.remove)
+      if (d.image_digest == s.digests[480]) return true;
+    return false;
+  };
+  EXPECT_TRUE(has(*without));
+  EXPECT_FALSE(has(*with));
+}
+
+TEST(CleanupE2E, AllRegionsComesFromDescribeRegions) {
+  World w;
+  CleanupOptions opts;
+  opts.home_region = "us-east-1";
+  opts.all_regions = true;
+  {
+    auto& worlds = w.server().worlds();
+    std::lock_guard lock(worlds.mutex());
+    worlds.enabled_regions = {"us-east-1"};
+  }
+  auto r = run_cleanup(w.factory(), opts, w.clock(), w.logger());
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_EQ(r->regions, std::vector<std::string>{"us-east-1"});
+}
+
+}  // namespace
+}  // namespace ecrs::cleanup
