@@ -1,14 +1,21 @@
 #include "ecrs/localaws/ecr_service.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
 #include <tuple>
 #include <variant>
 #include <regex>
 
 #include "ecr_model.hpp"
 #include "ecrs/common/json.hpp"
+#include "ecrs/lifecycle/evaluator.hpp"
+#include "ecrs/lifecycle/policy_validator.hpp"
 
 namespace ecrs::localaws {
 namespace {
@@ -113,9 +120,73 @@ bool valid_tag(const std::string& t) {
 
 double epoch(std::chrono::system_clock::time_point t) { return to_epoch_seconds(t); }
 
+// What EcrState does not hold yet: repository policies, the last lifecycle policy preview per repository and the
+// registry's repository creation templates. Kept beside the state it belongs to (keyed by its address) and
+// reset when an EcrService is built over that state, so a later state at the same address starts clean.
+struct PreviewResult {
+  std::string image_digest;
+  std::vector<std::string> image_tags;
+  double image_pushed_at = 0;
+  std::string action;  // EXPIRE | TRANSITION (ImageActionType)
+  std::int64_t applied_rule_priority = 0;
+};
+struct Preview {
+  std::string lifecycle_policy_text;
+  std::vector<PreviewResult> results;  // images the policy acts on, oldest push first
+};
+struct CreationTemplate {
+  Json::Value fields;  // the Create/Update input members as sent (prefix, appliedFor, settings...)
+  double created_at = 0;
+  double updated_at = 0;
+};
+struct Extras {
+  std::map<std::string, std::string> repository_policies;  // repository -> policy text
+  std::map<std::string, Preview> previews;                 // repository -> last preview
+  std::map<std::string, CreationTemplate> templates;       // prefix -> template
+};
+
+std::mutex& extras_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+std::map<const EcrState*, Extras>& extras_table() {
+  static std::map<const EcrState*, Extras> table;
+  return table;
+}
+// Callers hold state.mutex(); extras_mutex() only guards the table's shape.
+Extras& extras_of(const EcrState& state) {
+  std::lock_guard lock(extras_mutex());
+  return extras_table()[&state];
+}
+
+// Repository creation templates: "Prefix" in service-2.json ("There is always an assumed / applied to the end of
+// the prefix"; ROOT applies to repositories no other template covers). The longest matching prefix wins.
+const CreationTemplate* template_for(const Extras& extras, const std::string& repository, const std::string& applied) {
+  const CreationTemplate* best = nullptr;
+  std::size_t best_len = 0;
+  const CreationTemplate* root = nullptr;
+  for (const auto& [prefix, t] : extras.templates) {
+    bool applies = false;
+    for (const auto& a : t.fields["appliedFor"]) applies = applies || a.asString() == applied;
+    if (!applies) continue;
+    if (prefix == "ROOT") {
+      root = &t;
+      continue;
+    }
+    std::string p = prefix;
+    if (p.back() != '/') p += '/';
+    if (repository.rfind(p, 0) == 0 && p.size() > best_len) {
+      best = &t;
+      best_len = p.size();
+    }
+  }
+  return best != nullptr ? best : root;
+}
+
 class Ops {
  public:
-  Ops(EcrState& state, const Clock& clock) : state_(state), clock_(clock), repos_(state.repositories_unlocked()) {}
+  Ops(EcrState& state, const Clock& clock)
+      : state_(state), clock_(clock), repos_(state.repositories_unlocked()), extras_(extras_of(state)) {}
 
   EcrReply run(const std::string& op, const Json::Value& in) {
     if (op == "CreateRepository") return create_repository(in);
@@ -129,6 +200,16 @@ class Ops {
     if (op == "GetLifecyclePolicy" || op == "DeleteLifecyclePolicy") return lifecycle(in, op == "DeleteLifecyclePolicy");
     if (op == "PutLifecyclePolicy") return put_lifecycle_policy(in);
     if (op == "TagResource" || op == "UntagResource" || op == "ListTagsForResource") return tags(op, in);
+    if (op == "SetRepositoryPolicy") return set_repository_policy(in);
+    if (op == "GetRepositoryPolicy" || op == "DeleteRepositoryPolicy") {
+      return repository_policy(in, op == "DeleteRepositoryPolicy");
+    }
+    if (op == "StartLifecyclePolicyPreview") return start_lifecycle_policy_preview(in);
+    if (op == "GetLifecyclePolicyPreview") return get_lifecycle_policy_preview(in);
+    if (op == "CreateRepositoryCreationTemplate") return create_template(in);
+    if (op == "UpdateRepositoryCreationTemplate") return update_template(in);
+    if (op == "DescribeRepositoryCreationTemplates") return describe_templates(in);
+    if (op == "DeleteRepositoryCreationTemplate") return delete_template(in);
     return fail("UnknownOperationException", "");
   }
 
@@ -213,6 +294,7 @@ class Ops {
     Json::Value out;
     out["repository"] = repo_json(r);
     repos_.emplace(name, std::move(r));
+    forget_extras(name);
     return ok(out);
   }
 
@@ -254,6 +336,7 @@ class Ops {
     }
     Json::Value out;
     out["repository"] = repo_json(*r);
+    forget_extras(r->name);
     repos_.erase(r->name);
     return ok(out);
   }
@@ -507,6 +590,7 @@ class Ops {
   }
 
   EcrReply put_image(const Json::Value& in) {
+    create_on_push(in);
     auto found = find_repo(in);
     if (auto* e = std::get_if<EcrReply>(&found)) return *e;
     Repository& r = *std::get<Repository*>(found);
@@ -641,9 +725,315 @@ class Ops {
     return ok(out);
   }
 
+  void forget_extras(const std::string& repository) {
+    extras_.repository_policies.erase(repository);
+    extras_.previews.erase(repository);
+  }
+
+  // Native create-on-push (Dec 2025): a push to a missing repository that a CREATE_ON_PUSH template covers creates
+  // it with the template's settings (RepositoryCreationTemplate in service-2.json). PutImage stands in for the
+  // push here; localaws has no registry (layer upload) API.
+  void create_on_push(const Json::Value& in) {
+    const std::string name = get_string(in, "repositoryName").value_or("");
+    if (registry(in) != state_.account_id() || repos_.count(name) != 0) return;
+    const CreationTemplate* t = template_for(extras_, name, "CREATE_ON_PUSH");
+    if (t == nullptr) return;
+    const Json::Value& f = t->fields;
+    Repository r;
+    r.name = name;
+    r.registry_id = state_.account_id();
+    r.created_at = clock_.now();
+    r.tag_mutability = get_string(f, "imageTagMutability").value_or("MUTABLE");
+    if (f["encryptionConfiguration"].isObject()) {
+      r.encryption_type = get_string(f["encryptionConfiguration"], "encryptionType").value_or("AES256");
+      r.kms_key = get_string(f["encryptionConfiguration"], "kmsKey").value_or("");
+    }
+    for (const auto& tag : f["resourceTags"]) r.tags[tag["Key"].asString()] = tag["Value"].asString();
+    if (auto lp = get_string(f, "lifecyclePolicy"); lp && !lp->empty()) r.lifecycle_policy = *lp;
+    repos_.emplace(name, std::move(r));
+    forget_extras(name);
+    if (auto rp = get_string(f, "repositoryPolicy"); rp && !rp->empty()) extras_.repository_policies[name] = *rp;
+  }
+
+  EcrReply set_repository_policy(const Json::Value& in) {
+    auto found = find_repo(in);
+    if (auto* e = std::get_if<EcrReply>(&found)) return *e;
+    Repository& r = *std::get<Repository*>(found);
+    const std::string text = in["policyText"].asString();
+    // ECR parses the policy as an IAM resource policy; we check only that it is a JSON object with a Statement.
+    auto doc = parse_json(text);
+    if (!doc || !doc->isObject() || !doc->isMember("Statement")) {
+      return fail("InvalidParameterException",
+                  "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy "
+                  "provided'");
+    }
+    extras_.repository_policies[r.name] = text;
+    Json::Value out;
+    out["registryId"] = state_.account_id();
+    out["repositoryName"] = r.name;
+    out["policyText"] = text;
+    return ok(out);
+  }
+
+  EcrReply repository_policy(const Json::Value& in, bool remove) {
+    auto found = find_repo(in);
+    if (auto* e = std::get_if<EcrReply>(&found)) return *e;
+    Repository& r = *std::get<Repository*>(found);
+    auto it = extras_.repository_policies.find(r.name);
+    if (it == extras_.repository_policies.end()) {
+      return fail("RepositoryPolicyNotFoundException",
+                  "Repository policy does not exist for the repository with name '" + r.name +
+                      "' in the registry with id '" + state_.account_id() + "'");
+    }
+    Json::Value out;
+    out["registryId"] = state_.account_id();
+    out["repositoryName"] = r.name;
+    out["policyText"] = it->second;
+    if (remove) extras_.repository_policies.erase(it);
+    return ok(out);
+  }
+
+  // Evaluated at once with our lifecycle evaluator, so the preview is COMPLETE as soon as it starts (AWS reports
+  // IN_PROGRESS first; clients poll GetLifecyclePolicyPreview until COMPLETE, which this answers on the first poll).
+  EcrReply start_lifecycle_policy_preview(const Json::Value& in) {
+    auto found = find_repo(in);
+    if (auto* e = std::get_if<EcrReply>(&found)) return *e;
+    Repository& r = *std::get<Repository*>(found);
+    std::string text;
+    if (auto given = get_string(in, "lifecyclePolicyText")) {
+      text = *given;
+    } else if (r.lifecycle_policy) {
+      text = *r.lifecycle_policy;
+    } else {
+      return fail("LifecyclePolicyNotFoundException", "Lifecycle policy does not exist for the repository with name '" +
+                                                          r.name + "' in the registry with id '" +
+                                                          state_.account_id() + "'");
+    }
+    auto policy = lifecycle::parse_policy(text);
+    if (!policy) {
+      return fail("InvalidParameterException",
+                  "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy "
+                  "validation failure: " + policy.error().message + "'");
+    }
+    std::vector<lifecycle::Image> images;
+    std::vector<const Image*> sources;
+    auto to_ts = [](std::chrono::system_clock::time_point t) {
+      return std::chrono::time_point_cast<std::chrono::milliseconds>(t);
+    };
+    for (const auto& [digest, image] : r.images) {
+      lifecycle::Image li;
+      li.image_digest = digest;
+      li.image_tags.assign(image.tags.begin(), image.tags.end());
+      li.image_pushed_at = to_ts(image.pushed_at);
+      if (image.last_pull) li.last_recorded_pull_time = to_ts(*image.last_pull);
+      images.push_back(std::move(li));
+      sources.push_back(&image);
+    }
+    const auto evaluation = lifecycle::evaluate_policy(*policy, images, to_ts(clock_.now()));
+    Preview preview;
+    preview.lifecycle_policy_text = text;
+    for (std::size_t i = 0; i < images.size(); ++i) {
+      const auto& verdict = evaluation.verdicts[i];
+      if (verdict.action == lifecycle::ImageAction::keep) continue;
+      PreviewResult pr;
+      pr.image_digest = images[i].image_digest;
+      pr.image_tags = images[i].image_tags;
+      pr.image_pushed_at = epoch(sources[i]->pushed_at);
+      pr.action = verdict.action == lifecycle::ImageAction::expire ? "EXPIRE" : "TRANSITION";
+      pr.applied_rule_priority = verdict.rule_priority.value_or(0);
+      preview.results.push_back(std::move(pr));
+    }
+    std::stable_sort(preview.results.begin(), preview.results.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.image_pushed_at, a.image_digest) < std::tie(b.image_pushed_at, b.image_digest);
+    });
+    extras_.previews[r.name] = std::move(preview);
+    Json::Value out;
+    out["registryId"] = state_.account_id();
+    out["repositoryName"] = r.name;
+    out["lifecyclePolicyText"] = text;
+    out["status"] = "COMPLETE";
+    return ok(out);
+  }
+
+  EcrReply get_lifecycle_policy_preview(const Json::Value& in) {
+    auto found = find_repo(in);
+    if (auto* e = std::get_if<EcrReply>(&found)) return *e;
+    Repository& r = *std::get<Repository*>(found);
+    auto it = extras_.previews.find(r.name);
+    if (it == extras_.previews.end()) {
+      return fail("LifecyclePolicyPreviewNotFoundException",
+                  "There is no dry run for the repository with name '" + r.name + "' in the registry with id '" +
+                      state_.account_id() + "'");
+    }
+    const Preview& preview = it->second;
+    const std::string status = tag_status(in);
+    std::set<std::string> wanted_digests;
+    std::set<std::string> wanted_tags;
+    for (const auto& id : in["imageIds"]) {
+      if (auto d = get_string(id, "imageDigest")) wanted_digests.insert(*d);
+      if (auto t = get_string(id, "imageTag")) wanted_tags.insert(*t);
+    }
+    const bool by_ids = in.isMember("imageIds");
+    if (by_ids && (in.isMember("nextToken") || in.isMember("maxResults"))) {
+      return fail("InvalidParameterException",
+                  "Invalid parameter at 'imageIds' failed to satisfy constraint: 'nextToken and maxResults cannot "
+                  "be used with imageIds'");
+    }
+    std::size_t start = 0;
+    if (auto token = get_string(in, "nextToken")) {
+      auto pos = read_token("lp1", *token);
+      if (!pos) return bad_token();
+      const auto [end, ec] = std::from_chars(pos->first.data(), pos->first.data() + pos->first.size(), start);
+      if (ec != std::errc() || end != pos->first.data() + pos->first.size()) return bad_token();
+    }
+    const int limit = max_results(in);
+    Json::Value out;
+    out["registryId"] = state_.account_id();
+    out["repositoryName"] = r.name;
+    out["lifecyclePolicyText"] = preview.lifecycle_policy_text;
+    out["status"] = "COMPLETE";
+    out["previewResults"] = Json::Value(Json::arrayValue);
+    std::size_t expiring = 0;
+    std::size_t transitioning = 0;
+    for (const auto& pr : preview.results) (pr.action == "EXPIRE" ? expiring : transitioning) += 1;
+    std::size_t i = start;
+    for (; i < preview.results.size(); ++i) {
+      const PreviewResult& pr = preview.results[i];
+      if ((status == "TAGGED" && pr.image_tags.empty()) || (status == "UNTAGGED" && !pr.image_tags.empty())) continue;
+      if (by_ids) {
+        bool hit = wanted_digests.count(pr.image_digest) != 0;
+        for (const auto& t : pr.image_tags) hit = hit || wanted_tags.count(t) != 0;
+        if (!hit) continue;
+      }
+      if (!by_ids && static_cast<int>(out["previewResults"].size()) == limit) break;
+      Json::Value j;
+      j["imageDigest"] = pr.image_digest;
+      if (!pr.image_tags.empty()) {
+        for (const auto& t : pr.image_tags) j["imageTags"].append(t);
+      }
+      j["imagePushedAt"] = pr.image_pushed_at;
+      j["action"]["type"] = pr.action;
+      if (pr.action == "TRANSITION") j["action"]["targetStorageClass"] = "ARCHIVE";
+      j["appliedRulePriority"] = static_cast<Json::Int64>(pr.applied_rule_priority);
+      j["storageClass"] = "STANDARD";
+      out["previewResults"].append(j);
+    }
+    if (!by_ids && i < preview.results.size()) out["nextToken"] = make_token("lp1", std::to_string(i));
+    out["summary"]["expiringImageTotalCount"] = static_cast<Json::UInt64>(expiring);
+    if (transitioning > 0) out["summary"]["transitioningImageTotalCounts"]["ARCHIVE"] = static_cast<Json::UInt64>(transitioning);
+    return ok(out);
+  }
+
+  Json::Value template_json(const CreationTemplate& t) const {
+    Json::Value j = t.fields;
+    j["createdAt"] = t.created_at;
+    j["updatedAt"] = t.updated_at;
+    if (!j.isMember("imageTagMutability")) j["imageTagMutability"] = "MUTABLE";
+    if (!j.isMember("encryptionConfiguration")) j["encryptionConfiguration"]["encryptionType"] = "AES256";
+    return j;
+  }
+
+  // Settings a template stores: every input member but the key.
+  static std::optional<EcrReply> check_template_settings(const Json::Value& in) {
+    if (auto lp = get_string(in, "lifecyclePolicy"); lp && !lp->empty()) {
+      if (auto policy = lifecycle::parse_policy(*lp); !policy) {
+        return fail("InvalidParameterException",
+                    "Invalid parameter at 'lifecyclePolicy' failed to satisfy constraint: 'Lifecycle policy "
+                    "validation failure: " + policy.error().message + "'");
+      }
+    }
+    if (in.isMember("appliedFor") && in["appliedFor"].empty()) {
+      return fail("InvalidParameterException",
+                  "Invalid parameter at 'appliedFor' failed to satisfy constraint: 'Member must have length greater "
+                  "than or equal to 1'");
+    }
+    return std::nullopt;
+  }
+
+  static std::string normalise_prefix(std::string prefix) {
+    if (prefix != "ROOT" && !prefix.empty() && prefix.back() == '/') prefix.pop_back();
+    return prefix;
+  }
+
+  EcrReply template_reply(const CreationTemplate& t) const {
+    Json::Value out;
+    out["registryId"] = state_.account_id();
+    out["repositoryCreationTemplate"] = template_json(t);
+    return ok(out);
+  }
+
+  EcrReply template_not_found(const std::string& prefix) const {
+    return fail("TemplateNotFoundException", "The specified repository creation template with prefix '" + prefix +
+                                                 "' does not exist in the registry with id '" + state_.account_id() +
+                                                 "'");
+  }
+
+  EcrReply create_template(const Json::Value& in) {
+    const std::string prefix = normalise_prefix(in["prefix"].asString());
+    if (extras_.templates.count(prefix) != 0) {
+      return fail("TemplateAlreadyExistsException", "The repository creation template with prefix '" + prefix +
+                                                        "' already exists in the registry with id '" +
+                                                        state_.account_id() + "'");
+    }
+    if (auto e = check_template_settings(in)) return *e;
+    CreationTemplate t;
+    t.fields = in;
+    t.fields["prefix"] = prefix;
+    t.created_at = t.updated_at = epoch(clock_.now());
+    auto& stored = extras_.templates[prefix] = std::move(t);
+    return template_reply(stored);
+  }
+
+  EcrReply update_template(const Json::Value& in) {
+    const std::string prefix = normalise_prefix(in["prefix"].asString());
+    auto it = extras_.templates.find(prefix);
+    if (it == extras_.templates.end()) return template_not_found(prefix);
+    if (auto e = check_template_settings(in)) return *e;
+    // Members given replace the stored ones; members left out keep their value.
+    for (const auto& name : in.getMemberNames()) it->second.fields[name] = in[name];
+    it->second.fields["prefix"] = prefix;
+    it->second.updated_at = epoch(clock_.now());
+    return template_reply(it->second);
+  }
+
+  EcrReply describe_templates(const Json::Value& in) {
+    Json::Value out;
+    out["registryId"] = state_.account_id();
+    out["repositoryCreationTemplates"] = Json::Value(Json::arrayValue);
+    if (in.isMember("prefixes")) {
+      for (const auto& p : in["prefixes"]) {
+        auto it = extras_.templates.find(normalise_prefix(p.asString()));
+        if (it != extras_.templates.end()) out["repositoryCreationTemplates"].append(template_json(it->second));
+      }
+      return ok(out);
+    }
+    auto it = extras_.templates.begin();
+    if (auto token = get_string(in, "nextToken")) {
+      auto pos = read_token("rt1", *token);
+      if (!pos) return bad_token();
+      it = extras_.templates.upper_bound(pos->first);
+    }
+    const int limit = max_results(in);
+    for (int n = 0; it != extras_.templates.end() && n < limit; ++it, ++n) {
+      out["repositoryCreationTemplates"].append(template_json(it->second));
+    }
+    if (it != extras_.templates.end()) out["nextToken"] = make_token("rt1", std::prev(it)->first);
+    return ok(out);
+  }
+
+  EcrReply delete_template(const Json::Value& in) {
+    const std::string prefix = normalise_prefix(in["prefix"].asString());
+    auto it = extras_.templates.find(prefix);
+    if (it == extras_.templates.end()) return template_not_found(prefix);
+    EcrReply reply = template_reply(it->second);
+    extras_.templates.erase(it);
+    return reply;
+  }
+
   EcrState& state_;
   const Clock& clock_;
   std::map<std::string, Repository>& repos_;
+  Extras& extras_;
 };
 
 HttpResponse to_http(const EcrReply& reply, const std::string& request_id) {
@@ -676,7 +1066,11 @@ EcrService::EcrService(EcrState& state, VerifierOptions auth, FaultInjector& fau
       metrics_(metrics),
       clock_(clock),
       request_ids_(request_ids),
-      delayed_(std::move(delayed)) {}
+      delayed_(std::move(delayed)) {
+  std::lock_guard state_lock(state_.mutex());
+  std::lock_guard lock(extras_mutex());
+  extras_table()[&state_] = Extras{};
+}
 
 EcrReply EcrService::call(const std::string& operation, const Json::Value& input) {
   const EcrModel& model = EcrModel::instance();

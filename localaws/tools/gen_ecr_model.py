@@ -13,6 +13,11 @@ OPERATIONS = [
     "CreateRepository", "DescribeRepositories", "DeleteRepository", "ListImages", "DescribeImages",
     "BatchGetImage", "BatchDeleteImage", "PutImage", "GetLifecyclePolicy", "PutLifecyclePolicy",
     "DeleteLifecyclePolicy", "TagResource", "UntagResource", "ListTagsForResource",
+    # Create-on-push (issue 10): repository policies, lifecycle previews, repository creation templates.
+    "SetRepositoryPolicy", "GetRepositoryPolicy", "DeleteRepositoryPolicy",
+    "StartLifecyclePolicyPreview", "GetLifecyclePolicyPreview",
+    "CreateRepositoryCreationTemplate", "UpdateRepositoryCreationTemplate",
+    "DescribeRepositoryCreationTemplates", "DeleteRepositoryCreationTemplate",
 ]
 KEEP = ("type", "required", "min", "max", "pattern", "enum")
 
