@@ -1,0 +1,89 @@
+#include "ecrs/handler/app.hpp"
+
+#include <algorithm>
+
+#include "aws_stack.hpp"
+#include "ecrs/handler/aws_backend.hpp"
+#include "ecrs/handler/custom_resource.hpp"
+#include "ecrs/handler/runtime_client.hpp"
+#include "ecrs/handler/runtime_loop.hpp"
+
+#ifndef ECRS_VERSION
+#define ECRS_VERSION "0.0.0"
+#endif
+#ifndef ECRS_GIT_REVISION
+#define ECRS_GIT_REVISION "unknown"
+#endif
+
+namespace ecrs::handler {
+
+namespace {
+Json::Value one(const char* k, Json::Value v) {
+  Json::Value f(Json::objectValue);
+  f[k] = std::move(v);
+  return f;
+}
+}  // namespace
+
+LogLevel log_level_from_env(const Environment& env, LogLevel fallback) {
+  auto v = env.get("ECRS_LOG_LEVEL");
+  if (!v) return fallback;
+  std::string s = *v;
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (s == "debug") return LogLevel::debug;
+  if (s == "info") return LogLevel::info;
+  if (s == "warn" || s == "warning") return LogLevel::warn;
+  if (s == "error") return LogLevel::error;
+  return fallback;
+}
+
+std::string version_string() { return std::string("ecr-sweeper ") + ECRS_VERSION + " (" + ECRS_GIT_REVISION + ")"; }
+
+bool should_run_lambda(const std::vector<std::string>& args, const Environment& env) {
+  auto api = env.get("AWS_LAMBDA_RUNTIME_API");
+  if (!api || api->empty()) return false;
+  if (args.size() <= 1) return true;
+  const std::string& argv0 = args.front();
+  auto slash = argv0.find_last_of('/');
+  return (slash == std::string::npos ? argv0 : argv0.substr(slash + 1)) == "bootstrap";
+}
+
+int run_lambda(const Environment& env, LogSink& sink, const std::atomic<bool>* stop) {
+  SystemClock clock;
+  RealSleeper sleeper;
+  SystemRandom random;
+  Logger logger(sink, clock, log_level_from_env(env, LogLevel::info));
+  const std::string runtime_api = env.get("AWS_LAMBDA_RUNTIME_API").value_or("");
+  aws::CurlTransport runtime_transport(env);
+  RuntimeClient client(runtime_transport, runtime_api);
+
+  auto init_failed = [&](const Error& e) {
+    logger.error("init failed", one("error", e.describe()));
+    auto posted = client.post_init_error("InitError", e.describe());
+    if (!posted) logger.error("Runtime API /init/error failed", one("error", posted.error().describe()));
+    return 1;
+  };
+  auto config = flow_config_from_env(env);
+  if (!config) return init_failed(config.error());
+  auto stack = make_aws_stack(env, std::nullopt, clock, sleeper, random, logger);
+  if (!stack) return init_failed(stack.error());
+  if (auto registered = register_credential_redactions(**stack, logger); !registered) {
+    // Not fatal: every call will fail with this error in its context, and CloudFormation hears FAILED.
+    logger.warn("credentials unavailable at start", one("error", registered.error().describe()));
+  }
+  Json::Value start(Json::objectValue);
+  start["version"] = version_string();
+  start["region"] = (*stack)->region;
+  start["max_invocations"] = config->max_invocations;
+  start["concurrency"] = config->concurrency;
+  logger.info("runtime started", start);
+
+  AwsBackend backend(*(*stack)->ecr, *(*stack)->lambda_aws, clock, sleeper, random, logger);
+  CustomResourceFlow flow(backend, *(*stack)->transport, *config, clock, sleeper, random, logger);
+  RuntimeLoop loop(client, flow, logger, sleeper);
+  int rc = loop.run(stop);
+  logger.info("runtime stopped", one("served", static_cast<Json::UInt64>(loop.served())));
+  return rc;
+}
+
+}  // namespace ecrs::handler

@@ -1,0 +1,73 @@
+#include "ecrs/handler/runtime_loop.hpp"
+
+#include <exception>
+
+#include "ecrs/cfn/request.hpp"
+#include "ecrs/common/json.hpp"
+
+namespace ecrs::handler {
+
+namespace {
+Json::Value one(const char* k, Json::Value v) {
+  Json::Value f(Json::objectValue);
+  f[k] = std::move(v);
+  return f;
+}
+}  // namespace
+
+RuntimeLoop::RuntimeLoop(RuntimeClient& client, CustomResourceFlow& flow, Logger& logger, Sleeper& sleeper)
+    : client_(&client), flow_(&flow), logger_(&logger), sleeper_(&sleeper) {}
+
+RuntimeReply RuntimeLoop::dispatch(const Invocation& invocation) noexcept {
+  try {
+    auto event = parse_json(invocation.body, "event");
+    if (!event) {
+      return {true, "InvalidEvent",
+              "The event is not JSON (" + std::to_string(invocation.body.size()) + " bytes); expected a CloudFormation "
+              "custom-resource request."};
+    }
+    if (!cfn::looks_like_custom_resource(*event)) {
+      return {true, "InvalidEvent",
+              "Unknown event shape: expected a CloudFormation custom-resource request with RequestType, ResponseURL, "
+              "StackId and RequestId."};
+    }
+    return flow_->handle(*event, invocation);
+  } catch (const std::exception& e) {
+    return {true, "InternalError", std::string("internal error: ") + e.what()};
+  } catch (...) {
+    return {true, "InternalError", "internal error"};
+  }
+}
+
+int RuntimeLoop::run(const std::atomic<bool>* stop) {
+  int failures = 0;
+  while (stop == nullptr || !stop->load()) {
+    auto inv = client_->next();
+    if (!inv) {
+      ++failures;
+      logger_->error("Runtime API /next failed", one("error", inv.error().describe()));
+      if (failures >= kMaxConsecutiveNextFailures || (stop != nullptr && stop->load())) break;
+      sleeper_->sleep_for(kNextRetryDelay);
+      continue;
+    }
+    failures = 0;
+    Logger log = logger_->with(one("aws_request_id", inv->request_id));
+    log.debug("invocation", one("bytes", static_cast<Json::UInt64>(inv->body.size())));
+    RuntimeReply reply = dispatch(*inv);
+    ++served_;
+    Result<void> posted;
+    if (reply.is_error) {
+      Json::Value f(Json::objectValue);
+      f["error_type"] = reply.error_type;
+      f["error"] = reply.body;
+      log.error("invocation failed", f);
+      posted = client_->post_error(inv->request_id, reply.error_type, reply.body);
+    } else {
+      posted = client_->post_response(inv->request_id, reply.body);
+    }
+    if (!posted) log.error("Runtime API reply failed", one("error", posted.error().describe()));
+  }
+  return (stop != nullptr && stop->load()) ? 0 : 1;
+}
+
+}  // namespace ecrs::handler
