@@ -5,6 +5,7 @@
 #include "aws_stack.hpp"
 #include "ecrs/handler/aws_backend.hpp"
 #include "ecrs/handler/custom_resource.hpp"
+#include "ecrs/handler/modes.hpp"
 #include "ecrs/handler/runtime_client.hpp"
 #include "ecrs/handler/runtime_loop.hpp"
 
@@ -80,7 +81,12 @@ int run_lambda(const Environment& env, LogSink& sink, const std::atomic<bool>* s
 
   AwsBackend backend(*(*stack)->ecr, *(*stack)->lambda_aws, clock, sleeper, random, logger);
   CustomResourceFlow flow(backend, *(*stack)->transport, *config, clock, sleeper, random, logger);
-  RuntimeLoop loop(client, flow, logger, sleeper);
+  // Modes build their clients on first use, so an environment serving only custom resources pays nothing.
+  AwsSession session(env, clock, sleeper, random, logger);
+  auto modes = make_event_modes(session);
+  std::vector<EventMode*> mode_ptrs;
+  for (auto& m : modes) mode_ptrs.push_back(m.get());
+  RuntimeLoop loop(client, flow, logger, sleeper, std::move(mode_ptrs));
   int rc = loop.run(stop);
   logger.info("runtime stopped", one("served", static_cast<Json::UInt64>(loop.served())));
   return rc;

@@ -11,6 +11,7 @@
 #include "ecrs/common/json.hpp"
 #include "ecrs/ecr/executor.hpp"
 #include "ecrs/handler/app.hpp"
+#include "ecrs/handler/modes.hpp"
 
 namespace ecrs::handler {
 
@@ -169,6 +170,10 @@ int run_cli(const std::vector<std::string>& args, const Environment& env, CliIo 
   empty->add_option("--concurrency", a.concurrency, "Maximum BatchDeleteImage calls in flight")
       ->check(CLI::Range(1, 64));
   empty->add_option("--output", a.output, "Summary format")->check(CLI::IsMember({"text", "json"}));
+  // The other verbs (clean, lifecycle, repo) come from their modes' folders through the registry.
+  auto verbs = make_cli_verbs();
+  std::vector<CLI::App*> verb_apps;
+  for (auto& verb : verbs) verb_apps.push_back(verb->add_to(app));
 
   std::vector<std::string> rev(args.rbegin(), args.rend());
   if (!rev.empty()) rev.pop_back();  // program name
@@ -181,6 +186,18 @@ int run_cli(const std::vector<std::string>& args, const Environment& env, CliIo 
     io.err << cli_err.str();
     return rc == 0 ? kExitOk : kExitUsage;
   }
+  StderrSink stderr_sink(io.err);
+  LogSink& sink = io.log_sink != nullptr ? *io.log_sink : stderr_sink;
+  for (std::size_t i = 0; i < verbs.size(); ++i) {
+    if (verb_apps[i] == nullptr || !verb_apps[i]->parsed()) continue;
+    SystemClock clock;
+    RealSleeper sleeper;
+    SystemRandom random;
+    Logger logger(sink, clock, log_level_from_env(env, LogLevel::warn));
+    AwsSession session(env, clock, sleeper, random, logger);
+    CliContext ctx{io.out, io.err, io.progress, &sink};
+    return verbs[i]->run(session, ctx);
+  }
   if (auto valid = cfn::validate_repository_name(a.repository); !valid) {
     io.err << "ecr-sweeper: invalid repository name '" << a.repository << "': " << valid.error().message << '\n';
     return kExitUsage;
@@ -191,8 +208,6 @@ int run_cli(const std::vector<std::string>& args, const Environment& env, CliIo 
       return kExitUsage;
     }
   }
-  StderrSink stderr_sink(io.err);
-  LogSink& sink = io.log_sink != nullptr ? *io.log_sink : stderr_sink;
   return run_empty(a, env, io, sink);
 }
 

@@ -15,8 +15,9 @@ Json::Value one(const char* k, Json::Value v) {
 }
 }  // namespace
 
-RuntimeLoop::RuntimeLoop(RuntimeClient& client, CustomResourceFlow& flow, Logger& logger, Sleeper& sleeper)
-    : client_(&client), flow_(&flow), logger_(&logger), sleeper_(&sleeper) {}
+RuntimeLoop::RuntimeLoop(RuntimeClient& client, CustomResourceFlow& flow, Logger& logger, Sleeper& sleeper,
+                         std::vector<EventMode*> modes)
+    : client_(&client), flow_(&flow), modes_(std::move(modes)), logger_(&logger), sleeper_(&sleeper) {}
 
 RuntimeReply RuntimeLoop::dispatch(const Invocation& invocation) noexcept {
   try {
@@ -26,10 +27,19 @@ RuntimeReply RuntimeLoop::dispatch(const Invocation& invocation) noexcept {
               "The event is not JSON (" + std::to_string(invocation.body.size()) + " bytes); expected a CloudFormation "
               "custom-resource request."};
     }
+    for (EventMode* mode : modes_) {
+      if (!mode->accepts(*event)) continue;
+      InvocationInfo info{invocation.request_id,
+                          invocation.deadline.value_or(std::chrono::system_clock::time_point::max()),
+                          invocation.function_arn};
+      auto reply = mode->handle(*event, info);
+      if (!reply) return {true, reply.error().code.empty() ? "HandlerError" : reply.error().code, reply.error().describe()};
+      return {false, "", *reply};
+    }
     if (!cfn::looks_like_custom_resource(*event)) {
       return {true, "InvalidEvent",
-              "Unknown event shape: expected a CloudFormation custom-resource request with RequestType, ResponseURL, "
-              "StackId and RequestId."};
+              "Unknown event shape: expected a CloudFormation custom-resource request (RequestType, ResponseURL, "
+              "StackId, RequestId), a CloudFormation Hooks request, or another event an enabled mode handles."};
     }
     return flow_->handle(*event, invocation);
   } catch (const std::exception& e) {

@@ -10,6 +10,7 @@
 #include "ecrs/common/log.hpp"
 #include "ecrs/common/system.hpp"
 #include "ecrs/handler/custom_resource.hpp"
+#include "ecrs/handler/modes.hpp"
 #include "ecrs/handler/runtime_client.hpp"
 
 namespace ecrs::handler {
@@ -20,7 +21,9 @@ inline constexpr std::chrono::milliseconds kNextRetryDelay{200};
 
 class RuntimeLoop {
  public:
-  RuntimeLoop(RuntimeClient& client, CustomResourceFlow& flow, Logger& logger, Sleeper& sleeper);
+  // `modes` are offered each event before the custom-resource flow (modes.hpp); they must outlive the loop.
+  RuntimeLoop(RuntimeClient& client, CustomResourceFlow& flow, Logger& logger, Sleeper& sleeper,
+              std::vector<EventMode*> modes = {});
 
   // Serves events until /next fails kMaxConsecutiveNextFailures times in a row or `stop` is set (checked between
   // events). Returns the process exit code: 0 after a stop, 1 when the Runtime API went away.
@@ -33,6 +36,7 @@ class RuntimeLoop {
  private:
   RuntimeClient* client_;
   CustomResourceFlow* flow_;
+  std::vector<EventMode*> modes_;
   Logger* logger_;
   Sleeper* sleeper_;
   std::uint64_t served_ = 0;
