@@ -1,0 +1,332 @@
+// `ecr-sweeper lifecycle validate|preview|apply` (issue 9). Exit codes: 0 ok, 1 a call failed, 2 usage or an
+// invalid policy (lifecycle::kExitInvalidPolicy), or a change refused because nobody could confirm it.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "ecrs/common/json.hpp"
+#include "ecrs/handler/lifecycle_mode.hpp"
+#include "ecrs/lifecycle/policy_validator.hpp"
+
+namespace ecrs::handler {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+// Digests are shown as sha256: plus this many hex characters in text output (as `docker images` shortens ids).
+constexpr std::size_t kShortDigestHex = 12;
+
+std::optional<bool> terminal_confirm(std::ostream& out, const std::string& question) {
+  if (::isatty(STDIN_FILENO) == 0) return std::nullopt;
+  out << question << std::flush;
+  std::string line;
+  if (!std::getline(std::cin, line)) return false;
+  return line == "y" || line == "Y" || line == "yes";
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string short_digest(const std::string& digest) {
+  const auto colon = digest.find(':');
+  const std::size_t keep = (colon == std::string::npos ? 0 : colon + 1) + kShortDigestHex;
+  return digest.size() > keep ? digest.substr(0, keep) : digest;
+}
+
+std::string join_tags(const std::vector<std::string>& tags) {
+  if (tags.empty()) return "<untagged>";
+  std::string s;
+  for (const auto& t : tags) s += (s.empty() ? "" : ",") + t;
+  return s;
+}
+
+void print_findings(std::ostream& os, const lifecycle::ValidationReport& report) {
+  for (const auto& f : report.findings) {
+    os << lifecycle::to_string(f.severity) << ' ' << (f.path.empty() ? "<policy>" : f.path);
+    if (f.rule_priority) os << " (rulePriority " << *f.rule_priority << ')';
+    os << " [" << f.code << "]: " << f.message << '\n';
+  }
+}
+
+class LifecycleVerb final : public CliVerb {
+ public:
+  explicit LifecycleVerb(LifecycleVerbOptions options) : options_(std::move(options)) {
+    if (!options_.confirm) options_.confirm = terminal_confirm;
+  }
+
+  CLI::App* add_to(CLI::App& app) override {
+    root_ = app.add_subcommand("lifecycle", "Validate, preview and apply an ECR lifecycle policy across repositories");
+    root_->require_subcommand(1);
+
+    validate_ = root_->add_subcommand("validate", "Check a policy as PutLifecyclePolicy would (exit 2 when invalid)");
+    validate_->add_option("policy", policy_path_, "Policy JSON file")->required();
+
+    preview_ = root_->add_subcommand("preview", "Show what the policy would expire in each matching repository");
+    preview_->add_option("policy", policy_path_, "Policy JSON file")->required();
+    add_selection(*preview_);
+    preview_->add_option("--output", output_, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
+    preview_->add_flag("--remote", remote_, "Also run ECR's StartLifecyclePolicyPreview and diff it against ours");
+
+    apply_ = root_->add_subcommand("apply", "Put the policy on every matching repository (diff, confirm, apply)");
+    apply_->add_option("policy", policy_path_, "Policy JSON file")->required();
+    add_selection(*apply_);
+    apply_->add_flag("--yes,-y", yes_, "Apply without asking");
+    return root_;
+  }
+
+  int run(AwsSession& session, CliContext& io) override {
+    auto text = read_file(policy_path_);
+    if (!text) {
+      io.err << "ecr-sweeper: cannot read policy file '" << policy_path_ << "'\n";
+      return kExitUsage;
+    }
+    const auto report = lifecycle::validate_policy(*text);
+    if (validate_->parsed()) {
+      print_findings(io.out, report);
+      io.out << (report.valid() ? "valid" : "invalid") << ": " << report.error_count() << " error(s), "
+             << (report.findings.size() - report.error_count()) << " warning(s)\n";
+      return lifecycle::exit_code(report);
+    }
+    if (!report.valid()) {
+      io.err << "ecr-sweeper: the policy is invalid:\n";
+      print_findings(io.err, report);
+      return lifecycle::exit_code(report);
+    }
+    if (repos_.empty() && tag_.empty()) {
+      io.err << "ecr-sweeper: name repositories with --repos PATTERN... and/or --tag KEY=VALUE\n";
+      return kExitUsage;
+    }
+    RepositorySelector selector;
+    selector.patterns = repos_.empty() ? std::vector<std::string>{"*"} : repos_;
+    if (!tag_.empty()) {
+      const auto eq = tag_.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        io.err << "ecr-sweeper: --tag takes KEY=VALUE, got '" << tag_ << "'\n";
+        return kExitUsage;
+      }
+      selector.tag = std::make_pair(tag_.substr(0, eq), tag_.substr(eq + 1));
+    }
+    auto client = session.client(aws::kEcr);
+    if (!client) {
+      io.err << "ecr-sweeper: " << client.error().describe() << '\n';
+      return kExitFailed;
+    }
+    ecr::EcrClient ecr(**client);
+    auto repositories = select_repositories(ecr, selector, concurrency_);
+    if (!repositories) {
+      io.err << "ecr-sweeper: " << repositories.error().describe() << '\n';
+      return kExitFailed;
+    }
+    const bool table = options_.table.value_or(::isatty(STDOUT_FILENO) != 0);
+    if (preview_->parsed()) return run_preview(session, **client, *text, *repositories, table, io);
+    return run_apply(**client, *text, *repositories, io);
+  }
+
+ private:
+  void add_selection(CLI::App& cmd) {
+    cmd.add_option("--repos", repos_, "Repository name patterns (* and ?); quote them from the shell");
+    cmd.add_option("--tag", tag_, "Only repositories carrying this resource tag (KEY=VALUE)");
+    cmd.add_option("--concurrency", concurrency_, "Repositories worked on at once")
+        ->check(CLI::Range(1, kMaxLifecycleConcurrency));
+  }
+
+  int run_preview(AwsSession& session, aws::AwsClient& client, const std::string& text,
+                  const std::vector<std::string>& repositories, bool table, CliContext& io) {
+    auto policy = lifecycle::parse_policy(text);
+    if (!policy) {
+      io.err << "ecr-sweeper: " << policy.error().describe() << '\n';
+      return kExitUsage;
+    }
+    ecr::EcrClient ecr(client);
+    const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(session.clock().now());
+    auto results = preview_repositories(ecr, *policy, repositories, now, options_.in_use, concurrency_);
+
+    int rc = kExitOk;
+    std::vector<lifecycle::RepositoryPreview> previews;
+    for (const auto& r : results) {
+      if (r.error) {
+        io.err << "ecr-sweeper: " << r.repository_name << ": " << r.error->describe() << '\n';
+        rc = kExitFailed;
+      } else {
+        previews.push_back(*r.preview);
+      }
+    }
+    std::vector<std::optional<std::vector<PreviewDifference>>> diffs(previews.size());
+    if (remote_) {
+      ecr::LifecycleClient lc(client);
+      std::vector<std::optional<Error>> errors(previews.size());
+      run_bounded(previews.size(), concurrency_, [&](std::size_t i) {
+        auto remote = remote_preview(lc, previews[i].repository_name, text, session.sleeper(), options_.remote);
+        if (!remote) {
+          errors[i] = remote.error();
+          return;
+        }
+        diffs[i] = diff_previews(previews[i], *remote);
+      });
+      for (std::size_t i = 0; i < errors.size(); ++i) {
+        if (!errors[i]) continue;
+        io.err << "ecr-sweeper: " << previews[i].repository_name << ": remote preview: " << errors[i]->describe()
+               << '\n';
+        rc = kExitFailed;
+      }
+    }
+
+    if (output_ == "json") {
+      Json::Value doc = lifecycle::preview_to_json_value(previews);
+      if (remote_) {
+        for (Json::ArrayIndex i = 0; i < doc["repositories"].size(); ++i) {
+          if (!diffs[i]) continue;
+          Json::Value list(Json::arrayValue);
+          for (const auto& d : *diffs[i]) {
+            Json::Value v(Json::objectValue);
+            v["imageDigest"] = d.image_digest;
+            v["localRule"] = d.local_rule ? Json::Value(static_cast<Json::Int64>(*d.local_rule)) : Json::Value();
+            v["remoteRule"] = d.remote_rule ? Json::Value(static_cast<Json::Int64>(*d.remote_rule)) : Json::Value();
+            list.append(v);
+          }
+          doc["repositories"][i]["remoteDiff"] = list;
+        }
+      }
+      io.out << to_compact_json(doc) << '\n';
+      return rc;
+    }
+
+    std::map<std::int64_t, std::string> why;  // rulePriority -> description, to say why an image goes
+    for (const auto& rule : policy->rules) why[rule.rule_priority] = rule.description;
+    auto reason = [&](std::int64_t priority) {
+      std::string s = "rule " + std::to_string(priority);
+      if (auto it = why.find(priority); it != why.end() && !it->second.empty()) s += " (" + it->second + ")";
+      return s;
+    };
+    std::size_t total_expire = 0, total_in_use = 0;
+    if (table) {
+      io.out << std::left << std::setw(32) << "REPOSITORY" << std::setw(20) << "IMAGE" << std::setw(24) << "TAGS"
+             << std::setw(8) << "IN USE" << "WHY\n";
+    }
+    for (std::size_t i = 0; i < previews.size(); ++i) {
+      const auto& p = previews[i];
+      total_expire += p.expire.size();
+      if (!table) io.out << p.repository_name << ": " << p.expire.size() << " to expire, " << p.kept << " kept\n";
+      for (const auto& e : p.expire) {
+        if (e.in_use) ++total_in_use;
+        if (table) {
+          io.out << std::left << std::setw(32) << p.repository_name << std::setw(20) << short_digest(e.image_digest)
+                 << std::setw(24) << join_tags(e.image_tags) << std::setw(8) << (e.in_use ? "YES" : "-")
+                 << reason(e.rule_priority) << '\n';
+        } else {
+          io.out << "  expire " << e.image_digest << ' ' << join_tags(e.image_tags) << " by "
+                 << reason(e.rule_priority) << (e.in_use ? "  IN USE" : "") << '\n';
+        }
+      }
+      if (diffs[i]) {
+        if (diffs[i]->empty()) {
+          io.out << "  remote: ECR's preview agrees\n";
+        } else {
+          for (const auto& d : *diffs[i]) {
+            io.out << "  remote differs: " << d.image_digest << " local "
+                   << (d.local_rule ? "expire by rule " + std::to_string(*d.local_rule) : std::string("keep"))
+                   << ", ECR "
+                   << (d.remote_rule ? "expire by rule " + std::to_string(*d.remote_rule) : std::string("keep"))
+                   << '\n';
+          }
+        }
+      }
+    }
+    io.out << previews.size() << " repositories, " << total_expire << " images would expire";
+    if (total_in_use > 0) io.out << ", " << total_in_use << " of them IN USE";
+    io.out << '\n';
+    return rc;
+  }
+
+  int run_apply(aws::AwsClient& client, const std::string& text, const std::vector<std::string>& repositories,
+                CliContext& io) {
+    ecr::LifecycleClient lc(client);
+    auto items = plan_apply(lc, text, repositories, std::nullopt, concurrency_);
+    // Hundreds of repositories usually share a handful of current policies: show each distinct diff once.
+    std::map<std::string, std::vector<std::string>> by_diff;
+    const std::string wanted = pretty_policy(text);
+    std::size_t changes = 0, unchanged = 0, failed = 0;
+    for (const auto& item : items) {
+      if (item.error) {
+        ++failed;
+        io.err << "ecr-sweeper: " << item.repository_name << ": " << item.error->describe() << '\n';
+        continue;
+      }
+      if (item.change == PolicyChange::unchanged) {
+        ++unchanged;
+        continue;
+      }
+      ++changes;
+      const std::string before = item.current_text ? pretty_policy(*item.current_text) : std::string();
+      by_diff[diff_lines(before, wanted)].push_back(item.repository_name);
+    }
+    for (const auto& [diff, names] : by_diff) {
+      io.out << names.size() << " repositories (" << names.front() << (names.size() > 1 ? ", ..." : "") << "):\n"
+             << diff;
+    }
+    io.out << changes << " to change, " << unchanged << " unchanged, " << failed << " failed to read\n";
+    if (changes == 0) return failed > 0 ? kExitFailed : kExitOk;
+    if (!yes_) {
+      auto answer = options_.confirm(io.out, "Apply the policy to " + std::to_string(changes) + " repositories? [y/N] ");
+      if (!answer) {
+        io.err << "ecr-sweeper: refusing to change " << changes
+               << " repositories without confirmation: stdin is not a terminal; pass --yes\n";
+        return kExitUsage;
+      }
+      if (!*answer) {
+        io.out << "Nothing applied.\n";
+        return kExitFailed;
+      }
+    }
+    execute_apply(lc, text, items, std::nullopt, concurrency_);
+    int rc = failed > 0 ? kExitFailed : kExitOk;
+    std::size_t applied = 0;
+    for (const auto& item : items) {
+      if (item.applied) {
+        ++applied;
+        io.out << item.repository_name << ": " << (item.change == PolicyChange::create ? "created" : "updated") << '\n';
+      } else if (item.error) {
+        rc = kExitFailed;
+        io.out << item.repository_name << ": FAILED " << item.error->describe() << '\n';
+      } else {
+        io.out << item.repository_name << ": unchanged\n";
+      }
+    }
+    io.out << applied << " applied, " << unchanged << " unchanged, " << (items.size() - applied - unchanged)
+           << " failed\n";
+    return rc;
+  }
+
+  LifecycleVerbOptions options_;
+  CLI::App* root_ = nullptr;
+  CLI::App* validate_ = nullptr;
+  CLI::App* preview_ = nullptr;
+  CLI::App* apply_ = nullptr;
+  std::string policy_path_;
+  std::vector<std::string> repos_;
+  std::string tag_;
+  std::string output_ = "text";
+  bool remote_ = false;
+  bool yes_ = false;
+  int concurrency_ = kDefaultLifecycleConcurrency;
+};
+
+}  // namespace
+
+std::unique_ptr<CliVerb> make_lifecycle_verb() { return make_lifecycle_verb(LifecycleVerbOptions{}); }
+std::unique_ptr<CliVerb> make_lifecycle_verb(LifecycleVerbOptions options) {
+  return std::make_unique<LifecycleVerb>(std::move(options));
+}
+
+}  // namespace ecrs::handler
