@@ -15,6 +15,10 @@
 #include "ecrs/handler/provision_mode.hpp"
 #define ECRS_HAVE_PROVISION_MODE 1
 #endif
+#if __has_include("ecrs/handler/sweep_mode.hpp")
+#include "ecrs/handler/sweep_mode.hpp"
+#define ECRS_HAVE_SWEEP_MODE 1
+#endif
 #if __has_include("ecrs/handler/clean_mode.hpp")
 #include "ecrs/handler/clean_mode.hpp"
 #define ECRS_HAVE_CLEAN_MODE 1
@@ -39,6 +43,9 @@ std::vector<std::unique_ptr<EventMode>> make_event_modes([[maybe_unused]] AwsSes
 #endif
 #ifdef ECRS_HAVE_PROVISION_MODE
   add(modes, make_provision_event_mode(session));  // EventBridge CloudTrail events (create on push)
+#endif
+#ifdef ECRS_HAVE_SWEEP_MODE
+  add(modes, make_sweep_mode(session));  // Step Functions Distributed Map items: {"ecrSweeper": {...}}
 #endif
 #ifdef ECRS_HAVE_CLEAN_MODE
   add(modes, make_clean_event_mode(session));  // EventBridge scheduled events and sweep tasks
