@@ -1,6 +1,6 @@
 // 64 concurrent keep-alive clients x 1,000 signed calls: every push lands, every delete takes, and the metrics
-// add up to the calls made. Bounded: 64 x 1,000 takes ~17 s in release on a loaded 2-core box; a Debug ASan
-// build runs ~9x slower, so there each client makes 1/8 of the calls (same mix, same assertions).
+// add up to the calls made. The issue asks for this under ASan, so the sanitizer build runs the full count too
+// (its preset compiles with -O1 to keep it to about a minute on 2 cores).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -16,11 +16,7 @@ using testing::Client;
 using testing::obj;
 
 constexpr int kClients = 64;
-#if defined(__SANITIZE_ADDRESS__)
-constexpr int kCallsPerClient = 125;
-#else
 constexpr int kCallsPerClient = 1000;
-#endif
 
 TEST(Concurrency, SixtyFourClientsTimesAThousandCallsStayCorrect) {
   LocalAws aws{Options{}};
