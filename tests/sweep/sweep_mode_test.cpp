@@ -1,0 +1,367 @@
+// The organisation sweep task through the event mode in process, against LocalAws over HTTP with STS AssumeRole
+// into a second account (210987654321) whose App Runner service runs one of the registry's old images.
+// localaws's ECR serves one account with one key, so the member's registry is a second LocalAws
+// (AWS_ENDPOINT_URL_ECR) whose key is the first credentials the main one's STS issues (ASIALOCALAWS100001,
+// localaws-secret-1, localaws-session-token-1: Principals::issue is deterministic). The mode reuses assumed
+// credentials until they near expiry, so every test assumes the member role once per mode.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <iterator>
+#include <set>
+
+#include "ecrs/cleanup/sts_client.hpp"
+#include "ecrs/common/json.hpp"
+#include "ecrs/handler/sweep_mode.hpp"
+#include "ecrs/localaws/localaws.hpp"
+
+namespace ecrs::handler {
+namespace {
+
+constexpr const char* kMainAccount = "123456789012";  // localaws's own account: the function's
+constexpr const char* kMember = "210987654321";
+constexpr const char* kMemberRole = "arn:aws:iam::210987654321:role/ecr-sweeper-member";
+constexpr int kImagesPerRepo = 20;  // image i pushed i days ago
+constexpr int kKeepCount = 5;
+constexpr int kKeepDays = 10;
+const std::vector<std::string> kRepos{"alpha", "beta", "gamma"};
+
+// Wall time plus an offset a test moves from localaws's serving thread (a slow repository, without sleeping).
+class ShiftedClock final : public Clock {
+ public:
+  std::chrono::system_clock::time_point now() const override { return std::chrono::system_clock::now() + shift(); }
+  std::chrono::steady_clock::time_point monotonic() const override { return std::chrono::steady_clock::now() + shift(); }
+  void advance(std::chrono::seconds s) { offset_s_ += s.count(); }
+
+ private:
+  std::chrono::seconds shift() const { return std::chrono::seconds(offset_s_.load()); }
+  std::atomic<long> offset_s_{0};
+};
+
+class Session {
+ public:
+  explicit Session(const std::string& endpoint, const std::string& ecr_endpoint = "")
+      : env_({{"AWS_ENDPOINT_URL", endpoint},
+              {"AWS_ENDPOINT_URL_ECR", ecr_endpoint.empty() ? endpoint : ecr_endpoint},
+              {"AWS_ACCESS_KEY_ID", "test"},
+              {"AWS_SECRET_ACCESS_KEY", "test"},
+              {"AWS_REGION", "us-east-1"},
+              {"AWS_CONFIG_FILE", "/dev/null"},
+              {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"},
+              {"AWS_EC2_METADATA_DISABLED", "true"}}),
+        logger_(sink_, clock_),
+        session_(env_, clock_, sleeper_, random_, logger_) {}
+  AwsSession& get() { return session_; }
+  ShiftedClock& clock() { return clock_; }
+  CaptureSink& sink() { return sink_; }
+
+ private:
+  MapEnvironment env_;
+  ShiftedClock clock_;
+  RealSleeper sleeper_;
+  FixedRandom random_{0.5};
+  CaptureSink sink_;
+  Logger logger_;
+  AwsSession session_;
+};
+
+Json::Value task_event(const std::string& role, std::optional<bool> dry_run = std::nullopt,
+                       const std::string& cursor = "") {
+  Json::Value e;
+  auto& t = e["ecrSweeper"];
+  t["task"] = "clean";
+  t["accountId"] = cleanup::account_of_arn(role);
+  t["region"] = "us-east-1";
+  if (!role.empty()) t["roleArn"] = role;
+  t["runId"] = "test-run/1";
+  auto& o = t["options"];
+  if (dry_run) o["dryRun"] = *dry_run;
+  o["keepCount"] = kKeepCount;
+  o["keepDays"] = kKeepDays;
+  o["keepTags"] = Json::Value(Json::arrayValue);
+  if (!cursor.empty()) o["cursor"] = cursor;
+  return e;
+}
+
+InvocationInfo far_deadline() {
+  return {"req-1", std::chrono::system_clock::now() + std::chrono::minutes(15), "arn:aws:lambda:us-east-1:123456789012:function:ecr-sweeper"};
+}
+
+localaws::Options member_registry() {
+  localaws::Options o;
+  o.account_id = kMember;
+  o.access_key_id = "ASIALOCALAWS100001";
+  o.secret_access_key = Secret("localaws-secret-1");
+  o.session_token = Secret("localaws-session-token-1");
+  return o;
+}
+
+class SweepModeTest : public ::testing::Test {
+ protected:
+  SweepModeTest() : registry_(member_registry()) {}
+  void SetUp() override {
+    server_.start();
+    registry_.start();
+    session_ = std::make_unique<Session>(server_.endpoint(), registry_.endpoint());
+    auto& ecr = registry_.ecr();
+    const auto now = std::chrono::system_clock::now();
+    for (const auto& repo : kRepos) {
+      ecr.create_repository(repo);
+      for (int i = 0; i < kImagesPerRepo; ++i) {
+        digests_[repo].push_back(
+            ecr.put_image(repo, repo + "-v" + std::to_string(i), now - std::chrono::hours(24) * i - std::chrono::minutes(1)));
+      }
+      std::lock_guard lock(ecr.mutex());
+      ecr.repositories_unlocked().at(repo).tags["ecr-sweeper:enabled"] = "true";
+    }
+    ecr.create_repository("not-opted-in");
+    ecr.put_image("not-opted-in", "old", now - std::chrono::hours(24 * 400));
+    // The member account runs alpha's 15-day-old image: the sweep must keep it.
+    in_use_ = digests_["alpha"][15];
+    auto& worlds = server_.worlds();
+    std::lock_guard lock(worlds.mutex());
+    worlds.world(kMember).apprunner_services.push_back(
+        {"partner", std::string(kMember) + ".dkr.ecr.us-east-1.amazonaws.com/alpha@" + in_use_});
+  }
+  void TearDown() override {
+    registry_.stop();
+    server_.stop();
+  }
+  Session& session() { return *session_; }
+  EventMode& mode(SweepSettings settings = {}) {
+    if (!mode_) mode_ = make_sweep_mode(session_->get(), settings);
+    return *mode_;
+  }
+
+  // Images older than keepDays beyond the newest keepCount, minus the one in use.
+  std::set<std::string> expected() {
+    std::set<std::string> out;
+    for (const auto& repo : kRepos)
+      for (int i = kKeepDays; i < kImagesPerRepo; ++i)
+        if (digests_[repo][i] != in_use_) out.insert(digests_[repo][i]);
+    return out;
+  }
+  std::set<std::string> present() {
+    std::set<std::string> out;
+    for (const auto& repo : kRepos)
+      for (const auto& d : digests_[repo])
+        if (registry_.ecr().repository(repo)->images.count(d)) out.insert(d);
+    return out;
+  }
+  std::size_t total_images() {
+    std::size_t n = registry_.ecr().image_count("not-opted-in");
+    for (const auto& repo : kRepos) n += registry_.ecr().image_count(repo);
+    return n;
+  }
+  std::uint64_t ecr_calls(const char* op) { return registry_.metrics()["operations"][op]["calls"].asUInt64(); }
+
+  Json::Value run(const Json::Value& event, const InvocationInfo& info, SweepSettings settings = {}) {
+    return run_with(mode(settings), event, info);
+  }
+  static Json::Value run_with(EventMode& mode, const Json::Value& event, const InvocationInfo& info) {
+    EXPECT_TRUE(mode.accepts(event));
+    auto reply = mode.handle(event, info);
+    EXPECT_TRUE(reply) << reply.error().describe();
+    if (!reply) return {};
+    EXPECT_LT(reply->size(), kStepFunctionsPayloadLimit);
+    auto doc = parse_json(*reply);
+    EXPECT_TRUE(doc) << *reply;
+    return doc ? *doc : Json::Value();
+  }
+
+  localaws::LocalAws server_;    // the function's account: STS, and ECS/Lambda/App Runner of every account
+  localaws::LocalAws registry_;  // the member account's ECR
+  std::unique_ptr<Session> session_;
+  std::unique_ptr<EventMode> mode_;
+  std::map<std::string, std::vector<std::string>> digests_;
+  std::string in_use_;
+};
+
+TEST(SweepTaskShape, AcceptsOnlyTheSweeperKeyAndParsesOptions) {
+  Session s("http://127.0.0.1:1");
+  auto mode = make_sweep_mode(s.get());
+  EXPECT_TRUE(mode->accepts(*parse_json(R"({"ecrSweeper":{"task":"clean"}})")));
+  EXPECT_FALSE(mode->accepts(*parse_json(R"({"ecrSweeper":"clean"})")));
+  EXPECT_FALSE(mode->accepts(*parse_json(R"({"source":"aws.events","detail-type":"Scheduled Event"})")));
+  EXPECT_FALSE(mode->accepts(*parse_json(R"({"RequestType":"Delete","ResourceType":"Custom::EmptyEcrRepository"})")));
+
+  auto t = parse_sweep_task(*parse_json(R"({"ecrSweeper":{"task":"clean","roleArn":"r"}})"));
+  ASSERT_TRUE(t) << t.error().describe();
+  EXPECT_TRUE(t->dry_run) << "dry run is the default when the event doesn't say";
+  t = parse_sweep_task(*parse_json(
+      R"({"ecrSweeper":{"task":"clean","options":{"dryRun":false,"keepCount":3,"keepDays":7,"keepTags":["prod-*"],
+          "repositories":["team-*"],"cursor":"beta"}}})"));
+  ASSERT_TRUE(t) << t.error().describe();
+  EXPECT_FALSE(t->dry_run);
+  EXPECT_EQ(t->rules.keep_count, 3);
+  EXPECT_EQ(t->rules.keep_days, 7);
+  EXPECT_EQ(t->rules.keep_tag_patterns, std::vector<std::string>{"prod-*"});
+  EXPECT_EQ(t->repositories, std::vector<std::string>{"team-*"});
+  EXPECT_EQ(t->cursor, "beta");
+  for (const char* bad : {R"({"ecrSweeper":{"task":"purge"}})", R"({"ecrSweeper":{"task":"clean","options":{"dryRun":"no"}}})",
+                          R"({"ecrSweeper":{"task":"clean","options":{"keepCount":-1}}})",
+                          R"({"ecrSweeper":{"task":"clean","options":{"keepTags":"latest"}}})"}) {
+    auto r = parse_sweep_task(*parse_json(bad));
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, "InvalidEvent");
+  }
+  // An invalid event is a report, not an /error (a retry cannot help).
+  auto reply = mode->handle(*parse_json(R"({"ecrSweeper":{"task":"purge"}})"), far_deadline());
+  ASSERT_TRUE(reply);
+  auto doc = *parse_json(*reply);
+  EXPECT_FALSE(doc["complete"].asBool());
+  EXPECT_EQ(doc["error"]["code"].asString(), "InvalidEvent");
+}
+
+TEST(SweepTaskShape, RoleSessionNameFitsStsAlphabetAndLength) {
+  EXPECT_EQ(sweep_role_session_name("run/1 x"), "ecr-sweeper-run-1-x");
+  EXPECT_EQ(sweep_role_session_name(std::string(200, 'a')).size(), kMaxRoleSessionNameLength);
+  EXPECT_EQ(sweep_role_session_name(""), "ecr-sweeper-run");
+}
+
+TEST_F(SweepModeTest, DryRunByDefaultPlansAndDeletesNothing) {
+  const auto before = total_images();
+  auto doc = run(task_event(kMemberRole), far_deadline());
+  EXPECT_TRUE(doc["complete"].asBool()) << to_compact_json(doc);
+  EXPECT_TRUE(doc["dryRun"].asBool());
+  EXPECT_EQ(doc["accountId"].asString(), kMember);
+  EXPECT_EQ(doc["repositoriesSeen"].asUInt64(), kRepos.size());
+  EXPECT_EQ(doc["imagesPlanned"].asUInt64(), expected().size());
+  EXPECT_EQ(doc["imagesDeleted"].asUInt64(), 0u);
+  EXPECT_EQ(doc["inUseKept"].asUInt64(), 1u);
+  EXPECT_GT(doc["bytes"].asInt64(), 0);
+  EXPECT_FALSE(doc.isMember("error")) << to_compact_json(doc);
+  EXPECT_EQ(total_images(), before);
+  EXPECT_EQ(ecr_calls("BatchDeleteImage"), 0u);
+}
+
+TEST_F(SweepModeTest, ApplyDeletesThePlannedSetAndARetryDeletesNothingTwice) {
+  auto doc = run(task_event(kMemberRole, false), far_deadline());
+  EXPECT_TRUE(doc["complete"].asBool()) << to_compact_json(doc);
+  EXPECT_EQ(doc["imagesDeleted"].asUInt64(), expected().size());
+  std::set<std::string> all;
+  for (const auto& repo : kRepos) all.insert(digests_[repo].begin(), digests_[repo].end());
+  std::set<std::string> want;
+  std::set_difference(all.begin(), all.end(), expected().begin(), expected().end(), std::inserter(want, want.end()));
+  EXPECT_EQ(present(), want);
+  EXPECT_TRUE(present().count(in_use_)) << "the member account's running image was deleted";
+  EXPECT_EQ(registry_.ecr().image_count("not-opted-in"), 1u);
+
+  // Step Functions retries the same item (a timeout after the work was done): nothing more goes.
+  const auto deletes_before = ecr_calls("BatchDeleteImage");
+  auto again = run(task_event(kMemberRole, false), far_deadline());
+  EXPECT_TRUE(again["complete"].asBool()) << to_compact_json(again);
+  EXPECT_EQ(again["imagesPlanned"].asUInt64(), 0u);
+  EXPECT_EQ(again["imagesDeleted"].asUInt64(), 0u);
+  EXPECT_EQ(ecr_calls("BatchDeleteImage"), deletes_before);
+  EXPECT_EQ(present(), want);
+}
+
+TEST_F(SweepModeTest, ARoleThatCannotBeAssumedIsReportedAndNothingIsTouched) {
+  const auto before = total_images();
+  auto event = task_event("arn:aws:iam::2109876:role/typo", false);  // STS: ValidationError
+  auto doc = run(event, far_deadline());
+  EXPECT_FALSE(doc["complete"].asBool());
+  EXPECT_FALSE(doc["error"]["code"].asString().empty()) << to_compact_json(doc);
+  EXPECT_EQ(doc["imagesDeleted"].asUInt64(), 0u);
+  EXPECT_EQ(total_images(), before);
+  EXPECT_EQ(ecr_calls("DescribeRepositories"), 0u);
+  EXPECT_EQ(ecr_calls("BatchDeleteImage"), 0u);
+}
+
+TEST_F(SweepModeTest, TheFunctionsOwnAccountIsRefusedWithoutOptIn) {
+  const auto before = total_images();
+  const std::string own_role = std::string("arn:aws:iam::") + kMainAccount + ":role/ecr-sweeper-member";
+  auto doc = run(task_event(own_role, false), far_deadline());
+  EXPECT_FALSE(doc["complete"].asBool());
+  EXPECT_EQ(doc["error"]["code"].asString(), "OwnAccountRefused");
+  auto missing = run(task_event("", false), far_deadline());
+  EXPECT_FALSE(missing["complete"].asBool());
+  EXPECT_EQ(missing["error"]["code"].asString(), "RoleArnRequired");
+  auto mismatch = task_event(kMemberRole, false);
+  mismatch["ecrSweeper"]["accountId"] = "111122223333";
+  EXPECT_EQ(run(mismatch, far_deadline())["error"]["code"].asString(), "AccountMismatch");
+  EXPECT_EQ(total_images(), before);
+  EXPECT_EQ(ecr_calls("DescribeRepositories"), 0u);
+
+  // Opted in explicitly and without a role: the function's own credentials on its own registry (the main
+  // LocalAws), where an old image goes in a dry run.
+  server_.ecr().create_repository("own");
+  server_.ecr().put_image("own", "old", std::chrono::system_clock::now() - std::chrono::hours(24 * 100));
+  Session own(server_.endpoint());
+  auto own_mode = make_sweep_mode(own.get());
+  auto opted = task_event("");
+  opted["ecrSweeper"]["allowOwnAccount"] = true;
+  opted["ecrSweeper"]["options"]["repositories"].append("own");
+  opted["ecrSweeper"]["options"]["keepCount"] = 0;
+  auto ok = run_with(*own_mode, opted, far_deadline());
+  EXPECT_TRUE(ok["complete"].asBool()) << to_compact_json(ok);
+  EXPECT_EQ(ok["accountId"].asString(), kMainAccount);
+  EXPECT_EQ(ok["imagesPlanned"].asUInt64(), 1u);
+  EXPECT_EQ(server_.ecr().image_count("own"), 1u);
+}
+
+TEST_F(SweepModeTest, NearTheDeadlineItRepliesPartialWithACursorAndResumes) {
+  SweepSettings tight;
+  tight.deadline_margin = std::chrono::seconds(30);
+  // A deadline already inside the margin: nothing starts, the cursor is the first repository.
+  InvocationInfo late = far_deadline();
+  late.deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
+  mode(tight);
+  auto none = run(task_event(kMemberRole, false), late, tight);
+  EXPECT_FALSE(none["complete"].asBool());
+  EXPECT_EQ(none["cursor"].asString(), "alpha");
+  EXPECT_EQ(none["repositoriesProcessed"].asUInt64(), 0u);
+  EXPECT_EQ(ecr_calls("BatchDeleteImage"), 0u);
+
+  // Each repository's deletion "takes" two minutes: with three minutes left, alpha and beta fit, gamma doesn't.
+  registry_.on_call("BatchDeleteImage", [&](localaws::EcrState&) { session().clock().advance(std::chrono::seconds(120)); });
+  InvocationInfo info = far_deadline();
+  info.deadline = std::chrono::system_clock::now() + std::chrono::seconds(180);
+  auto first = run(task_event(kMemberRole, false), info, tight);
+  EXPECT_FALSE(first["complete"].asBool()) << to_compact_json(first);
+  ASSERT_TRUE(first.isMember("cursor"));
+  const std::string cursor = first["cursor"].asString();
+  EXPECT_EQ(cursor, "gamma");
+  EXPECT_EQ(first["repositoriesProcessed"].asUInt64(), 2u);
+  EXPECT_TRUE(registry_.ecr().repository("gamma")->images.count(digests_["gamma"][kImagesPerRepo - 1]));
+
+  InvocationInfo resumed = far_deadline();
+  resumed.deadline = session().clock().now() + std::chrono::minutes(15);
+  auto second = run(task_event(kMemberRole, false, cursor), resumed, tight);
+  EXPECT_TRUE(second["complete"].asBool()) << to_compact_json(second);
+  EXPECT_EQ(second["repositoriesProcessed"].asUInt64(), 1u);
+  EXPECT_EQ(first["imagesDeleted"].asUInt64() + second["imagesDeleted"].asUInt64(), expected().size());
+  for (const auto& d : expected()) EXPECT_FALSE(present().count(d)) << d;
+}
+
+TEST_F(SweepModeTest, TheReportStaysBoundedForALargeRegistry) {
+  // 400 more opted-in repositories with long names and one old image each: the reply keeps exact totals but at
+  // most kSweepReportMaxRepositories rows.
+  constexpr int kRepositories = 400;
+  auto& ecr = registry_.ecr();
+  const auto old = std::chrono::system_clock::now() - std::chrono::hours(24 * 100);
+  for (int i = 0; i < kRepositories; ++i) {
+    const std::string name = "team-" + std::string(200, 'x') + "-" + std::to_string(1000 + i);
+    ecr.create_repository(name);
+    ecr.put_image(name, "", old);
+  }
+  auto event = task_event(kMemberRole);
+  event["ecrSweeper"]["options"]["repositories"].append("team-*");
+  event["ecrSweeper"]["options"]["keepCount"] = 0;  // keepDays (10) alone decides; alpha..gamma plan the same
+  auto reply = mode().handle(event, far_deadline());
+  ASSERT_TRUE(reply) << reply.error().describe();
+  std::cout << "report bytes for " << kRepositories + kRepos.size() << " repositories: " << reply->size() << "\n";
+  EXPECT_LT(reply->size(), kStepFunctionsPayloadLimit / 4);
+  auto doc = *parse_json(*reply);
+  EXPECT_TRUE(doc["complete"].asBool()) << reply->substr(0, 500);
+  EXPECT_EQ(doc["repositoriesSeen"].asUInt64(), kRepositories + kRepos.size());
+  EXPECT_EQ(doc["imagesPlanned"].asUInt64(), kRepositories + expected().size());
+  EXPECT_EQ(doc["repositories"].size(), kSweepReportMaxRepositories);
+  EXPECT_EQ(doc["repositoriesOmitted"].asUInt64(), kRepositories + kRepos.size() - kSweepReportMaxRepositories);
+}
+
+}  // namespace
+}  // namespace ecrs::handler
