@@ -14,20 +14,6 @@ constexpr const char* kInvalid = "InvalidHookRequest";
 
 Error invalid(std::string message) { return make_error(kInvalid, std::move(message), kContext); }
 
-const char* json_type_name(const Json::Value& v) {
-  switch (v.type()) {
-    case Json::nullValue: return "null";
-    case Json::intValue:
-    case Json::uintValue:
-    case Json::realValue: return "a number";
-    case Json::stringValue: return "a string";
-    case Json::booleanValue: return "a boolean";
-    case Json::arrayValue: return "a list";
-    case Json::objectValue: return "an object";
-  }
-  return "an unknown type";
-}
-
 // Absent and null read as "" (stackId is empty under Cloud Control API, changeSetId outside change sets); any
 // other non-string is an error naming the member.
 Result<std::string> optional_string(const Json::Value& obj, const char* key, const std::string& path) {

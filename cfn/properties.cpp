@@ -1,4 +1,5 @@
 #include "ecrs/cfn/properties.hpp"
+#include "ecrs/common/json.hpp"
 
 #include <algorithm>
 #include <array>
@@ -16,20 +17,6 @@ constexpr std::array<const char*, 3> kOurProperties = {kRepositoryNameProperty, 
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
 Error invalid(std::string message) { return make_error("InvalidProperty", std::move(message), kContext); }
-
-const char* json_type_name(const Json::Value& v) {
-  switch (v.type()) {
-    case Json::nullValue: return "null";
-    case Json::intValue:
-    case Json::uintValue:
-    case Json::realValue: return "a number";
-    case Json::stringValue: return "a string";
-    case Json::booleanValue: return "a boolean";
-    case Json::arrayValue: return "a list";
-    case Json::objectValue: return "an object";
-  }
-  return "an unknown type";
-}
 
 // Checks one '/'-separated component against [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*; `offset` makes positions
 // in messages refer to the whole name (1-based).

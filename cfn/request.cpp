@@ -7,20 +7,6 @@ namespace {
 
 constexpr const char* kContext = "custom resource event";
 
-const char* json_type_name(const Json::Value& v) {
-  switch (v.type()) {
-    case Json::nullValue: return "null";
-    case Json::intValue:
-    case Json::uintValue:
-    case Json::realValue: return "a number";
-    case Json::stringValue: return "a string";
-    case Json::booleanValue: return "a boolean";
-    case Json::arrayValue: return "a list";
-    case Json::objectValue: return "an object";
-  }
-  return "an unknown type";
-}
-
 Result<std::string> required_string(const Json::Value& event, const char* key) {
   if (!event.isMember(key)) return make_error("InvalidEvent", std::string(key) + " is missing", kContext);
   const Json::Value& v = event[key];

@@ -30,6 +30,20 @@ std::string to_compact_json(const Json::Value& v) {
   return Json::writeString(b, v);
 }
 
+const char* json_type_name(const Json::Value& v) {
+  switch (v.type()) {
+    case Json::nullValue: return "null";
+    case Json::intValue:
+    case Json::uintValue:
+    case Json::realValue: return "a number";
+    case Json::stringValue: return "a string";
+    case Json::booleanValue: return "a boolean";
+    case Json::arrayValue: return "a list";
+    case Json::objectValue: return "an object";
+  }
+  return "an unknown type";
+}
+
 std::optional<std::string> get_string(const Json::Value& obj, const char* key) {
   if (!obj.isObject()) return std::nullopt;
   const Json::Value& v = obj[key];

@@ -18,6 +18,9 @@ Result<Json::Value> parse_json(std::string_view text, std::string_view context =
 // Compact one-line JSON (UTF-8 kept as is) for logs and wire bodies.
 std::string to_compact_json(const Json::Value& v);
 
+// "a string", "a number", "a list", ... for messages that say what a field was instead of what it should be.
+const char* json_type_name(const Json::Value& v);
+
 // Typed reads that never throw: nullopt when the member is absent or of another type.
 std::optional<std::string> get_string(const Json::Value& obj, const char* key);
 std::optional<std::int64_t> get_int(const Json::Value& obj, const char* key);
