@@ -1,6 +1,7 @@
 // boto3 in the pyenv python3 (botocore's own models and parsers) as an independent client of localaws's ECS,
 // Lambda, App Runner, STS and EC2 replies: every operation scheduled cleanup uses, compared with the seeded world.
 #include <gtest/gtest.h>
+#include "../support/run_command.hpp"
 #include <sys/wait.h>
 
 #include <array>
@@ -12,21 +13,8 @@
 namespace ecrs::clean_test {
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string output;
-};
-
-Run run(const std::string& command) {
-  Run r;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) r.output += buf.data();
-  const int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using Run = ecrs::test_support::CommandRun;
+const auto& run = ecrs::test_support::run_command;
 
 std::string arn(const std::string& type, const std::string& rest) {
   return std::string("arn:aws:ecs:") + kRegion + ":" + kAccount + ":" + type + "/" + rest;

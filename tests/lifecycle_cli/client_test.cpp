@@ -1,6 +1,7 @@
 // The lifecycle-policy client: boto3 agrees with localaws, and the remote preview polls and pages as ECR's
 // GetLifecyclePolicyPreview documents (scripted server for the states localaws never shows).
 #include <sys/wait.h>
+#include "../support/run_command.hpp"
 
 #include <array>
 #include <cstdio>
@@ -13,21 +14,8 @@
 namespace ecrs::lifecycle_cli_test {
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string output;
-};
-
-Run run(const std::string& command) {
-  Run r;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) r.output += buf.data();
-  const int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using Run = ecrs::test_support::CommandRun;
+const auto& run = ecrs::test_support::run_command;
 
 TEST(LifecycleClientPeers, Boto3PutAndGetAgreeWithOurClientOnLocalAws) {
   const auto probe = run("python3 -c 'import boto3'");

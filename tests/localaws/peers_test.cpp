@@ -2,6 +2,7 @@
 // to localaws as they would to AWS. This is also the independent check of our SigV4 verifier against botocore's
 // signer. A missing peer is a failure naming what to install, never a skip.
 #include <gtest/gtest.h>
+#include "../support/run_command.hpp"
 
 #include <array>
 #include <cstdio>
@@ -14,21 +15,8 @@
 namespace ecrs::localaws {
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string output;
-};
-
-Run run(const std::string& command) {
-  Run r;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) r.output += buf.data();
-  const int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using Run = ecrs::test_support::CommandRun;
+const auto& run = ecrs::test_support::run_command;
 
 // Credentials and region as the peers' environment; the machine's config files cannot interfere.
 std::string peer_env(const LocalAws& aws, const std::string& secret) {

@@ -1,6 +1,7 @@
 // Create-on-push (issue 10): pure rows for globs, booleans, settings and CloudTrail events; then the event mode and
 // the `repo` verb against localaws in-process (real CurlTransport, SigV4, awsJson); boto3 checks what the CLI wrote.
 #include <gtest/gtest.h>
+#include "../support/run_command.hpp"
 #include <CLI/CLI.hpp>
 
 #include <array>
@@ -39,20 +40,8 @@ Json::Value sample(const std::string& name) {
   return (*doc)[name];
 }
 
-struct Run {
-  int status = -1;
-  std::string output;
-};
-Run run(const std::string& command) {
-  Run r;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) r.output += buf.data();
-  const int raw = ::pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
+using Run = ecrs::test_support::CommandRun;
+const auto& run = ecrs::test_support::run_command;
 
 // ---- pure ----------------------------------------------------------------------------------------------------
 
