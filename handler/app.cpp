@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
-#include "aws_stack.hpp"
+#include "ecrs/aws/curl_transport.hpp"
+#include "ecrs/aws/endpoints.hpp"
+#include "ecrs/ecr/ecr_client.hpp"
 #include "ecrs/handler/aws_backend.hpp"
 #include "ecrs/handler/custom_resource.hpp"
 #include "ecrs/handler/modes.hpp"
@@ -66,23 +68,31 @@ int run_lambda(const Environment& env, LogSink& sink, const std::atomic<bool>* s
   };
   auto config = flow_config_from_env(env);
   if (!config) return init_failed(config.error());
-  auto stack = make_aws_stack(env, std::nullopt, clock, sleeper, random, logger);
-  if (!stack) return init_failed(stack.error());
-  if (auto registered = register_credential_redactions(**stack, logger); !registered) {
+  // One session for the whole process: the custom-resource flow and every mode share its transport, its
+  // credential chain (resolved once) and its clients. ECR and Lambda are built now so a bad region, endpoint
+  // or retry setting is an init error Lambda reports, not a failure of the first stack deletion.
+  AwsSession session(env, clock, sleeper, random, logger);
+  auto region = session.region();
+  if (!region) return init_failed(region.error());
+  auto ecr_aws = session.client(aws::kEcr);
+  if (!ecr_aws) return init_failed(ecr_aws.error());
+  auto lambda_aws = session.client(aws::kLambda);
+  if (!lambda_aws) return init_failed(lambda_aws.error());
+  if (auto registered = session.register_redactions(); !registered) {
     // Not fatal: every call will fail with this error in its context, and CloudFormation hears FAILED.
     logger.warn("credentials unavailable at start", one("error", registered.error().describe()));
   }
   Json::Value start(Json::objectValue);
   start["version"] = version_string();
-  start["region"] = (*stack)->region;
+  start["region"] = *region;
   start["max_invocations"] = config->max_invocations;
   start["concurrency"] = config->concurrency;
   logger.info("runtime started", start);
 
-  AwsBackend backend(*(*stack)->ecr, *(*stack)->lambda_aws, clock, sleeper, random, logger);
-  CustomResourceFlow flow(backend, *(*stack)->transport, *config, clock, sleeper, random, logger);
-  // Modes build their clients on first use, so an environment serving only custom resources pays nothing.
-  AwsSession session(env, clock, sleeper, random, logger);
+  ecr::EcrClient ecr(**ecr_aws);
+  AwsBackend backend(ecr, **lambda_aws, clock, sleeper, random, logger);
+  CustomResourceFlow flow(backend, session.transport(), *config, clock, sleeper, random, logger);
+  // Modes build their own clients on first use, so an environment serving only custom resources pays nothing.
   auto modes = make_event_modes(session);
   std::vector<EventMode*> mode_ptrs;
   for (auto& m : modes) mode_ptrs.push_back(m.get());

@@ -6,9 +6,10 @@
 #include <iomanip>
 #include <sstream>
 
-#include "aws_stack.hpp"
+#include "ecrs/aws/endpoints.hpp"
 #include "ecrs/cfn/properties.hpp"
 #include "ecrs/common/json.hpp"
+#include "ecrs/ecr/ecr_client.hpp"
 #include "ecrs/ecr/executor.hpp"
 #include "ecrs/handler/app.hpp"
 #include "ecrs/handler/modes.hpp"
@@ -112,11 +113,13 @@ int run_empty(const EmptyArgs& a, const Environment& env, CliIo& io, LogSink& si
   }());
   std::optional<std::string> region;
   if (!a.region.empty()) region = a.region;
-  auto stack = make_aws_stack(env, region, clock, sleeper, random, logger);
-  if (!stack) {
-    io.err << "ecr-sweeper: " << stack.error().describe() << '\n';
+  AwsSession session(env, clock, sleeper, random, logger, region);
+  auto ecr_aws = session.client(aws::kEcr);
+  if (!ecr_aws) {
+    io.err << "ecr-sweeper: " << ecr_aws.error().describe() << '\n';
     return kExitFailed;
   }
+  ecr::EcrClient ecr(**ecr_aws);
   ecr::EmptyOptions options;
   options.repository = a.repository;
   if (!a.registry_id.empty()) options.registry_id = a.registry_id;
@@ -130,7 +133,7 @@ int run_empty(const EmptyArgs& a, const Environment& env, CliIo& io, LogSink& si
     };
     options.progress_interval = std::chrono::milliseconds(500);
   }
-  auto report = ecr::empty_repository(*(*stack)->ecr, options, clock, sleeper, random, logger);
+  auto report = ecr::empty_repository(ecr, options, clock, sleeper, random, logger);
   if (io.progress) io.err << "\r\x1b[K" << std::flush;
   if (!report) {
     io.err << "ecr-sweeper: " << report.error().describe() << '\n';

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "harness.hpp"
-#include "process.hpp"
+#include "support/process.hpp"
 
 namespace ecrs::handler::testing {
 namespace {

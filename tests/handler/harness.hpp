@@ -19,8 +19,13 @@
 #include "ecrs/common/log.hpp"
 #include "ecrs/handler/app.hpp"
 #include "ecrs/localaws/localaws.hpp"
+#include "support/process.hpp"
 
 namespace ecrs::handler::testing {
+
+using test_support::ChildProcess;
+using test_support::ProcessResult;
+using test_support::run_process;
 
 inline constexpr const char* kStackId =
     "arn:aws:cloudformation:us-east-1:123456789012:stack/sweeper-test/6f1c2a30-0000-11ef-9d4a-0a1b2c3d4e5f";

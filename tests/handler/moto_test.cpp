@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "harness.hpp"
-#include "process.hpp"
+#include "support/process.hpp"
 #include "support/scripted_http_server.hpp"
 
 namespace ecrs::handler::testing {

@@ -1,4 +1,4 @@
-#include "process.hpp"
+#include "support/process.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace ecrs::handler::testing {
+namespace ecrs::test_support {
 
 namespace {
 std::string slurp(const std::string& path) {
@@ -24,7 +24,7 @@ std::string slurp(const std::string& path) {
 }  // namespace
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, std::map<std::string, std::string> env) {
-  char tmpl[] = "/tmp/ecrs-handler-test-XXXXXX";
+  char tmpl[] = "/tmp/ecrs-test-child-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   posix_spawn_file_actions_t fa;
@@ -92,4 +92,4 @@ ProcessResult run_process(std::vector<std::string> argv, std::map<std::string, s
   return p.wait(timeout);
 }
 
-}  // namespace ecrs::handler::testing
+}  // namespace ecrs::test_support

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace ecrs::handler::testing {
+namespace ecrs::test_support {
 
 struct ProcessResult {
   int exit_code = -1;  // -1 when killed by a signal or timed out
@@ -41,4 +41,4 @@ class ChildProcess {
 ProcessResult run_process(std::vector<std::string> argv, std::map<std::string, std::string> env,
                           std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-}  // namespace ecrs::handler::testing
+}  // namespace ecrs::test_support
