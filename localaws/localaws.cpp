@@ -6,6 +6,7 @@
 
 #include "admin_service.hpp"
 #include "apprunner_service.hpp"
+#include "cloudformation_service.hpp"
 #include "aws_protocols.hpp"
 #include "ec2_service.hpp"
 #include "ecs_service.hpp"
@@ -77,6 +78,9 @@ struct LocalAws::Impl {
   LambdaService lambda_svc;
   StsService sts_svc;
   Ec2Service ec2_svc;
+  // CloudFormation's DescribeStackResource over seeded stacks (the deletion hook's auto-named repositories).
+  CloudFormationStacks stacks;
+  CloudFormationService cloudformation_svc;
   std::vector<Service*> services;
 
   Impl(Options o, LocalAws& self)
@@ -103,8 +107,11 @@ struct LocalAws::Impl {
         lambda_svc(worlds, principals, clock),
         sts_svc(worlds, principals, clock),
         ec2_svc(worlds, principals, clock),
+        stacks(options.account_id, options.region, clock),
+        cloudformation_svc(stacks, principals, options.region, clock, request_ids),
         // The Runtime API comes before Lambda management: it claims only .../functions/{name}/invocations.
-        services{&admin, &s3, &runtime, &ecr, &ecs_svc, &apprunner_svc, &lambda_svc, &sts_svc, &ec2_svc} {}
+        services{&admin, &s3, &runtime, &ecr, &ecs_svc, &apprunner_svc, &lambda_svc, &sts_svc, &ec2_svc,
+                 &cloudformation_svc} {}
 
   void dispatch(HttpRequest req, Responder respond) {
     Responder stamped = [this, respond = std::move(respond)](HttpResponse res) {
@@ -176,6 +183,7 @@ RuntimeApi& LocalAws::runtime() { return impl_->runtime; }
 S3Receiver& LocalAws::s3() { return impl_->s3; }
 EcrService& LocalAws::ecr_service() { return impl_->ecr; }
 Worlds& LocalAws::worlds() { return impl_->worlds; }
+CloudFormationStacks& LocalAws::cloudformation() { return impl_->stacks; }
 void LocalAws::add_fault(FaultRule rule) { impl_->faults.add_fault(std::move(rule)); }
 void LocalAws::set_latency(std::string operation, std::chrono::milliseconds latency) {
   impl_->faults.set_latency(std::move(operation), latency);

@@ -24,6 +24,7 @@
 #include "ecrs/ecr/ecr_client.hpp"
 #include "ecrs/handler/hook_flow.hpp"
 #include "ecrs/localaws/localaws.hpp"
+#include "hook_test_support.hpp"
 #include "support/scripted_http_server.hpp"
 
 namespace ecrs::handler {
@@ -32,70 +33,9 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr const char* kStackId =
-    "arn:aws:cloudformation:us-east-1:123456789012:stack/web-images/6f1c2a30-0000-11ef-9d4a-0a1b2c3d4e5f";
-constexpr const char* kLogicalId = "Images";
+using namespace hook_testing;
+
 constexpr seconds kBatchCost{1};  // fake time each BatchDeleteImage call takes
-
-// The documented input for a DELETE_PRE_PROVISION of a resource; `model` is requestData.targetModel.
-Json::Value hook_event(const std::string& token, const std::string& target, const std::string& point,
-                       const Json::Value& model, int invocation = 1, const Json::Value& callback_context = Json::Value()) {
-  Json::Value e(Json::objectValue);
-  e["clientRequestToken"] = token;
-  e["awsAccountId"] = "123456789012";
-  e["stackId"] = kStackId;
-  e["changeSetId"] = "";
-  e["hookTypeName"] = "Private::EcrSweeper::EmptyOnDelete";
-  e["hookTypeVersion"] = "00000001";
-  e["hookModel"]["LambdaFunction"] = "arn:aws:lambda:us-east-1:123456789012:function:ecr-sweeper-hook";
-  e["actionInvocationPoint"] = point;
-  e["requestData"]["targetName"] = target;
-  e["requestData"]["targetType"] = target;
-  e["requestData"]["targetLogicalId"] = kLogicalId;
-  e["requestData"]["targetModel"] = model;
-  e["requestContext"]["invocation"] = invocation;
-  e["requestContext"]["callbackContext"] = callback_context;
-  return e;
-}
-
-Json::Value delete_model(const std::string& repository) {
-  Json::Value m(Json::objectValue);
-  m["resourceProperties"] = Json::Value(Json::objectValue);
-  m["previousResourceProperties"]["RepositoryName"] = repository;
-  return m;
-}
-
-// The documented response shape, strictly: required members, errorCode only with FAILED, callback members only
-// with IN_PROGRESS, nothing else.
-Json::Value checked_answer(const std::string& body, const std::string& token) {
-  auto parsed = parse_json(body, "hook answer");
-  EXPECT_TRUE(parsed.has_value()) << body;
-  if (!parsed) return Json::Value();
-  const Json::Value& v = *parsed;
-  EXPECT_TRUE(v.isObject()) << body;
-  const std::set<std::string> statuses = {"SUCCESS", "FAILED", "IN_PROGRESS"};
-  EXPECT_TRUE(v["hookStatus"].isString() && statuses.count(v["hookStatus"].asString())) << body;
-  EXPECT_EQ(v["clientRequestToken"].asString(), token) << body;
-  EXPECT_TRUE(v["message"].isString()) << body;
-  EXPECT_LE(v["message"].asString().size(), cfn::kMaxHookMessageChars);
-  const std::string status = v["hookStatus"].asString();
-  EXPECT_EQ(v.isMember("errorCode"), status == "FAILED") << body;
-  if (status == "FAILED") {
-    EXPECT_TRUE(v["errorCode"].asString() == "NonCompliant" || v["errorCode"].asString() == "InternalFailure") << body;
-  }
-  EXPECT_EQ(v.isMember("callbackContext"), status == "IN_PROGRESS") << body;
-  EXPECT_EQ(v.isMember("callbackDelaySeconds"), status == "IN_PROGRESS") << body;
-  if (status == "IN_PROGRESS") {
-    EXPECT_TRUE(v["callbackContext"].isObject()) << body;
-    EXPECT_TRUE(v["callbackDelaySeconds"].isInt() && v["callbackDelaySeconds"].asInt() >= 0) << body;
-  }
-  for (const auto& key : v.getMemberNames()) {
-    const std::set<std::string> known = {"hookStatus", "errorCode", "message", "clientRequestToken", "callbackContext",
-                                         "callbackDelaySeconds"};
-    EXPECT_TRUE(known.count(key)) << "undocumented member " << key;
-  }
-  return v;
-}
 
 class HookFlowTest : public ::testing::Test {
  protected:
@@ -292,17 +232,6 @@ TEST_F(HookFlowTest, KeepOnDeleteOtherValuesDoNotBlock) {
                                                              delete_model("ordinary"))), "t-k2");
   EXPECT_EQ(a["hookStatus"].asString(), "SUCCESS") << a;
   EXPECT_EQ(server_->ecr().image_count("ordinary"), 0u);
-}
-
-std::string describe_stack_resource_reply(const std::string& physical_id) {
-  return R"(<DescribeStackResourceResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
-  <DescribeStackResourceResult><StackResourceDetail>
-    <StackId>)" + std::string(kStackId) + R"(</StackId><StackName>web-images</StackName>
-    <LogicalResourceId>Images</LogicalResourceId><PhysicalResourceId>)" + physical_id + R"(</PhysicalResourceId>
-    <ResourceType>AWS::ECR::Repository</ResourceType><ResourceStatus>DELETE_IN_PROGRESS</ResourceStatus>
-  </StackResourceDetail></DescribeStackResourceResult>
-  <ResponseMetadata><RequestId>b9b4b068-3a41-11e5-94eb-example</RequestId></ResponseMetadata>
-</DescribeStackResourceResponse>)";
 }
 
 TEST_F(HookFlowTest, AutoNamedRepositoryIsResolvedThroughTheStack) {

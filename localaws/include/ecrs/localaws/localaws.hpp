@@ -1,7 +1,8 @@
 #pragma once
 // localaws: one process that behaves like AWS where our program can tell — ECR (awsJson1.1, SigV4-verified),
-// a CloudFormation-style S3 presigned response receiver, the Lambda Runtime API and Lambda Invoke. Tests and
-// the demo embed it through this facade; the `localaws` executable wraps the same class.
+// a CloudFormation-style S3 presigned response receiver, CloudFormation's DescribeStackResource, the Lambda
+// Runtime API and Lambda Invoke. Tests and the demo embed it through this facade; the `localaws` executable
+// wraps the same class.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -14,6 +15,7 @@
 #include <json/value.h>
 
 #include "ecrs/common/secret.hpp"
+#include "ecrs/localaws/cloudformation_stacks.hpp"
 #include "ecrs/localaws/ecr_service.hpp"
 #include "ecrs/localaws/ecr_state.hpp"
 #include "ecrs/localaws/faults.hpp"
@@ -66,6 +68,8 @@ class LocalAws {
   // ECS clusters, Lambda functions and App Runner services per account (lock worlds().mutex() while serving),
   // and the regions EC2 DescribeRegions reports.
   Worlds& worlds();
+  // CloudFormation stacks DescribeStackResource answers from (main account only).
+  CloudFormationStacks& cloudformation();
 
   // Faults and latency, changeable while serving.
   void add_fault(FaultRule rule);
