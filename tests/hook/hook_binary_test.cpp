@@ -94,18 +94,8 @@ class HookBinaryTest : public ::testing::Test {
     ASSERT_EQ(server_->ecr().image_count(repo), images);
   }
 
-  std::uint64_t calls(const std::string& op) const {
-    const Json::Value ops = server_->metrics()["operations"];
-    return ops.isObject() && ops.isMember(op) ? ops[op]["calls"].asUInt64() : 0;
-  }
-  std::uint64_t all_ecr_calls() const {
-    const Json::Value ops = server_->metrics()["operations"];
-    std::uint64_t n = 0;
-    if (ops.isObject()) {
-      for (const auto& name : ops.getMemberNames()) n += ops[name]["calls"].asUInt64();
-    }
-    return n;
-  }
+  std::uint64_t calls(const std::string& op) const { return ecr_calls(server_->metrics(), op); }
+  std::uint64_t all_ecr_calls() const { return hook_testing::all_ecr_calls(server_->metrics()); }
 
   // stdout is the log: JSON objects one per line, never a key, a signature or an Authorization header.
   std::size_t expect_clean_log() const {

@@ -82,16 +82,8 @@ class HookFlowTest : public ::testing::Test {
     server_->ecr().repositories_unlocked().at(repo).tags[key] = value;
   }
 
-  std::uint64_t calls(const std::string& op) const {
-    const Json::Value ops = server_->metrics()["operations"];
-    return ops.isObject() && ops.isMember(op) ? ops[op]["calls"].asUInt64() : 0;
-  }
-  std::uint64_t all_calls() const {
-    const Json::Value ops = server_->metrics()["operations"];
-    std::uint64_t n = 0;
-    for (const auto& name : ops.getMemberNames()) n += ops[name]["calls"].asUInt64();
-    return n;
-  }
+  std::uint64_t calls(const std::string& op) const { return ecr_calls(server_->metrics(), op); }
+  std::uint64_t all_calls() const { return all_ecr_calls(server_->metrics()); }
 
   FakeClock clock_;
   FixedRandom random_;

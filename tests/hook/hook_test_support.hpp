@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <json/value.h>
 
+#include <cstdint>
 #include <set>
 #include <string>
 
@@ -43,6 +44,20 @@ inline Json::Value hook_event(const std::string& token, const std::string& targe
 }
 
 // A DELETE carries the current properties in previousResourceProperties, resourceProperties empty (HOOKS-LAMBDA).
+// Calls localaws counted for one ECR operation, and for all of them (its metrics() document).
+inline std::uint64_t ecr_calls(const Json::Value& metrics, const std::string& op) {
+  const Json::Value& ops = metrics["operations"];
+  return ops.isObject() && ops.isMember(op) ? ops[op]["calls"].asUInt64() : 0;
+}
+inline std::uint64_t all_ecr_calls(const Json::Value& metrics) {
+  const Json::Value& ops = metrics["operations"];
+  std::uint64_t n = 0;
+  if (ops.isObject()) {
+    for (const auto& name : ops.getMemberNames()) n += ops[name]["calls"].asUInt64();
+  }
+  return n;
+}
+
 inline Json::Value delete_model(const std::string& repository) {
   Json::Value m(Json::objectValue);
   m["resourceProperties"] = Json::Value(Json::objectValue);
