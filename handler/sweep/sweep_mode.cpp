@@ -1,14 +1,11 @@
 #include "ecrs/handler/sweep_mode.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <map>
-#include <set>
 
-#include "ecrs/cleanup/in_use_scanner.hpp"
+#include "ecrs/cleanup/cleanup.hpp"
 #include "ecrs/cleanup/sts_client.hpp"
 #include "ecrs/common/json.hpp"
-#include "ecrs/ecr/ecr_client.hpp"
 
 namespace ecrs::handler {
 namespace {
@@ -47,10 +44,6 @@ Result<std::optional<int>> optional_count(const Json::Value& obj, const char* ke
   if (!obj.isMember(key) || obj[key].isNull()) return std::optional<int>();
   if (!obj[key].isInt() || obj[key].asInt() < 0) return invalid(std::string("options.") + key + " must be >= 0");
   return std::optional<int>(obj[key].asInt());
-}
-
-double epoch_seconds(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
 // What the reply accumulates; turned into bounded JSON at the end.
@@ -109,11 +102,6 @@ struct SweepReport {
   }
 };
 
-struct Candidate {
-  ecr::Repository repository;
-  cleanup::Selection selection;
-};
-
 class SweepMode final : public EventMode {
  public:
   SweepMode(AwsSession& session, SweepSettings settings) : session_(&session), settings_(settings) {}
@@ -161,10 +149,6 @@ class SweepMode final : public EventMode {
     auto provider = std::make_shared<aws::StaticCredentialsProvider>(std::move(*creds));
     assumed_[role_arn] = provider;
     return std::shared_ptr<aws::CredentialsProvider>(provider);
-  }
-
-  bool near_deadline(const InvocationInfo& info) const {
-    return session_->clock().now() + settings_.deadline_margin >= info.deadline;
   }
 
   void run(const SweepTask& task, const InvocationInfo& info, SweepReport& report) {
@@ -235,127 +219,44 @@ class SweepMode final : public EventMode {
     sweep_region(task, region, member, info, report);
   }
 
-  Result<cleanup::InUseIndex> scan(const std::string& region, const std::shared_ptr<aws::CredentialsProvider>& creds,
-                                   const std::string& label) {
-    auto ecs_aws = session_->client(aws::kEcs, region, creds);
-    if (!ecs_aws) return ecs_aws.error();
-    auto lambda_aws = session_->client(aws::kLambda, region, creds);
-    if (!lambda_aws) return lambda_aws.error();
-    auto apprunner_aws = session_->client(aws::kAppRunner, region, creds);
-    if (!apprunner_aws) return apprunner_aws.error();
-    cleanup::EcsClient ecs(**ecs_aws);
-    cleanup::LambdaClient lambda(**lambda_aws);
-    cleanup::AppRunnerClient apprunner(**apprunner_aws);
-    auto scanned = cleanup::scan_in_use({&ecs, &lambda, &apprunner, label}, session_->logger());
-    if (!scanned) return scanned.error();
-    cleanup::InUseIndex index;
-    for (auto& r : scanned->refs) index.add(std::move(r));
-    return index;
-  }
-
-  static Result<cleanup::RepositoryListing> list_repository(ecr::EcrClient& ecr, const cleanup::RepositoryKey& key) {
-    cleanup::RepositoryListing listing;
-    listing.key = key;
-    ecr::DescribeImagesRequest req;
-    req.repository_name = key.repository;
-    req.registry_id = key.registry_id;
-    req.max_results = ecr::kMaxListImagesResults;
-    std::vector<std::string> indexes;
-    do {
-      auto page = ecr.describe_images(req);
-      if (!page) return page.error();
-      for (auto& d : page->image_details) {
-        if (ecr::is_index_media_type(d.image_manifest_media_type)) indexes.push_back(d.image_digest);
-        listing.images.push_back(std::move(d));
-      }
-      req.next_token = page->next_token;
-    } while (req.next_token);
-    if (!indexes.empty()) {
-      auto children = ecr.index_children(key.repository, key.registry_id, indexes);
-      if (!children) return children.error();
-      std::map<std::string, std::vector<std::string>> by_index(children->begin(), children->end());
-      for (auto& d : listing.images) {
-        if (auto it = by_index.find(d.image_digest); it != by_index.end()) d.child_digests = it->second;
-      }
-    }
-    return listing;
-  }
-
+  // The cleanup engine as the member: its "own" credentials (the factory's null provider) are the member's, so
+  // the in-use scan and the registry are the member account's, in the item's one region.
   void sweep_region(const SweepTask& task, const std::string& region,
-                    const std::shared_ptr<aws::CredentialsProvider>& creds, const InvocationInfo& info,
+                    const std::shared_ptr<aws::CredentialsProvider>& member, const InvocationInfo& info,
                     SweepReport& report) {
-    const std::string label = report.account_id + "/" + region;
-    auto in_use = scan(region, creds, label);
-    if (!in_use) {
-      report.error = in_use.error();
+    cleanup::CleanupOptions options;
+    options.rules = task.rules;
+    options.repository_patterns = task.repositories;
+    options.regions = {region};
+    options.home_region = region;
+    options.apply = !task.dry_run;
+    options.account_label = report.account_id;
+    options.deadline = info.deadline - settings_.deadline_margin;
+    if (!task.cursor.empty()) options.start_at = cleanup::RepositoryCursor{region, task.cursor};
+    // One repository failing is an error in the report, not the end of the item: the others still get swept and
+    // the state machine sees complete=false.
+    options.continue_on_repository_error = true;
+    const cleanup::ClientFactory as_member = [this, member](const aws::ServiceInfo& service,
+                                                            const std::string& in_region,
+                                                            std::shared_ptr<aws::CredentialsProvider> credentials) {
+      return session_->client(service, in_region, credentials ? std::move(credentials) : member);
+    };
+    auto result = cleanup::run_cleanup(as_member, options, session_->clock(), session_->logger());
+    if (!result) {
+      report.error = result.error();
       return;
     }
-    report.in_use_references = in_use->size();
-
-    auto ecr_aws = session_->client(aws::kEcr, region, creds);
-    if (!ecr_aws) {
-      report.error = ecr_aws.error();
-      return;
-    }
-    ecr::EcrClient ecr(**ecr_aws);
-    std::vector<Candidate> candidates;
-    ecr::DescribeRepositoriesRequest repos_req;
-    do {
-      auto page = ecr.describe_repositories(repos_req);
-      if (!page) {
-        report.error = page.error();
-        return;
-      }
-      for (auto& repo : page->repositories) {
-        auto tags = ecr.list_tags_for_resource({repo.repository_arn});
-        if (!tags) {
-          report.error = tags.error();
-          return;
-        }
-        std::map<std::string, std::string> tag_map;
-        for (const auto& t : tags->tags) tag_map[t.key] = t.value;
-        auto sel = cleanup::select_repository(repo.repository_name, tag_map, task.repositories, task.rules);
-        if (sel.selected) candidates.push_back({std::move(repo), std::move(sel)});
-      }
-      repos_req.next_token = page->next_token;
-    } while (repos_req.next_token);
-    // By name, so a cursor means the same place on every run whatever order the pages came in.
-    std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
-      return a.repository.repository_name < b.repository.repository_name;
-    });
-    report.repositories_seen = candidates.size();
-
-    for (const auto& c : candidates) {
-      const std::string& name = c.repository.repository_name;
-      if (!task.cursor.empty() && name < task.cursor) continue;  // done by an earlier invocation of this item
-      if (near_deadline(info)) {
-        report.cursor = name;
-        report.complete = false;
-        return;
-      }
-      sweep_repository(task, ecr, {c.repository.registry_id, region, name}, c.selection, *in_use, creds, label,
-                       report);
-      ++report.repositories_processed;
-    }
-    report.complete = !report.error && report.errors_total == 0;
+    report.in_use_references = result->in_use_references;
+    report.repositories_seen = result->repositories_selected;
+    for (const auto& r : result->repositories) add_repository(r, report);
+    if (result->next_repository) report.cursor = result->next_repository->repository;
+    report.complete = result->complete && report.errors_total == 0;
   }
 
-  void sweep_repository(const SweepTask& task, ecr::EcrClient& ecr, const cleanup::RepositoryKey& key,
-                        const cleanup::Selection& sel, const cleanup::InUseIndex& in_use,
-                        const std::shared_ptr<aws::CredentialsProvider>& creds, const std::string& label,
-                        SweepReport& report) {
-    const auto now = [this] { return epoch_seconds(session_->clock().now()); };
-    Json::Value row;
-    row["repository"] = bounded(key.repository);
-    row["selectedBecause"] = bounded(sel.why);
-    auto listing = list_repository(ecr, key);
-    if (!listing) {
-      report.add_error(key.repository + ": " + listing.error().describe());
-      return;
-    }
-    const cleanup::RepositoryPlan plan = cleanup::plan_repository(*listing, sel.rules, in_use, now());
+  static void add_repository(const cleanup::RepositoryOutcome& r, SweepReport& report) {
+    const std::string& name = r.plan.key.repository;
     std::size_t in_use_kept = 0;
-    for (const auto& d : plan.keep) {
+    for (const auto& d : r.plan.keep) {
       for (const auto& why : d.reasons) {
         if (why.rfind(kInUsePrefix, 0) == 0) {
           ++in_use_kept;
@@ -363,73 +264,28 @@ class SweepMode final : public EventMode {
         }
       }
     }
-    report.images_planned += plan.remove.size();
-    report.bytes += plan.bytes_reclaimed;
+    ++report.repositories_processed;
+    report.images_planned += r.plan.remove.size();
+    report.bytes += r.plan.bytes_reclaimed;
     report.in_use_kept += in_use_kept;
-    std::size_t deleted = 0, spared = 0, failed = 0;
-    if (!task.dry_run) {
-      // Same phases and chunks as cleanup::run_cleanup, and the same re-check before every batch: a deployment
-      // racing the sweep, or a tag moved since the plan, spares the digest.
-      std::vector<std::vector<std::string>> batches;
-      for (std::size_t i = 0; i < plan.remove.size(); ++i) {
-        const bool new_phase = i == 0 || plan.remove_phase[i] != plan.remove_phase[i - 1];
-        if (new_phase || batches.back().size() == ecr::kMaxImageIdsPerCall) batches.emplace_back();
-        batches.back().push_back(plan.remove[i].image_digest);
-      }
-      for (const auto& batch : batches) {
-        auto fresh_use = scan(key.region, creds, label);
-        if (!fresh_use) {
-          report.add_error(key.repository + ": " + fresh_use.error().describe());
-          break;
-        }
-        auto fresh_listing = list_repository(ecr, key);
-        if (!fresh_listing) {
-          report.add_error(key.repository + ": " + fresh_listing.error().describe());
-          break;
-        }
-        const auto fresh = cleanup::plan_repository(*fresh_listing, sel.rules, *fresh_use, now());
-        std::set<std::string> removable;
-        for (const auto& d : fresh.remove) removable.insert(d.image_digest);
-        ecr::BatchDeleteImageRequest del;
-        del.repository_name = key.repository;
-        del.registry_id = key.registry_id;
-        for (const auto& digest : batch) {
-          if (removable.count(digest)) {
-            del.image_ids.push_back({digest, ""});  // by digest: the image and all its tags
-          } else {
-            ++spared;
-          }
-        }
-        if (del.image_ids.empty()) continue;
-        auto res = ecr.batch_delete_image(del);
-        if (!res) {
-          report.add_error(key.repository + ": " + res.error().describe());
-          break;
-        }
-        std::set<std::string> done;
-        for (const auto& id : res->image_ids) {
-          if (done.insert(id.image_digest).second) ++deleted;
-        }
-        for (const auto& f : res->failures) {
-          ++failed;
-          report.add_error(key.repository + ": " + f.image_id.image_digest + ": " + f.failure_code + ": " +
-                           f.failure_reason);
-        }
-      }
-    }
-    report.images_deleted += deleted;
-    report.images_spared += spared;
-    row["planned"] = static_cast<Json::UInt64>(plan.remove.size());
-    row["deleted"] = static_cast<Json::UInt64>(deleted);
-    row["spared"] = static_cast<Json::UInt64>(spared);
-    row["failed"] = static_cast<Json::UInt64>(failed);
-    row["bytes"] = static_cast<Json::Int64>(plan.bytes_reclaimed);
-    row["inUseKept"] = static_cast<Json::UInt64>(in_use_kept);
-    if (report.rows.size() < kSweepReportMaxRepositories) {
-      report.rows.append(row);
-    } else {
+    report.images_deleted += r.deleted.size();
+    report.images_spared += r.spared.size();
+    if (r.error) report.add_error(name + ": " + r.error->describe());
+    for (const auto& f : r.failures) report.add_error(name + ": " + f);
+    if (report.rows.size() >= kSweepReportMaxRepositories) {
       ++report.rows_omitted;
+      return;
     }
+    Json::Value row;
+    row["repository"] = bounded(name);
+    row["selectedBecause"] = bounded(r.selected_because);
+    row["planned"] = static_cast<Json::UInt64>(r.plan.remove.size());
+    row["deleted"] = static_cast<Json::UInt64>(r.deleted.size());
+    row["spared"] = static_cast<Json::UInt64>(r.spared.size());
+    row["failed"] = static_cast<Json::UInt64>(r.failures.size());
+    row["bytes"] = static_cast<Json::Int64>(r.plan.bytes_reclaimed);
+    row["inUseKept"] = static_cast<Json::UInt64>(in_use_kept);
+    report.rows.append(row);
   }
 
   AwsSession* session_;

@@ -197,5 +197,123 @@ TEST(CleanupE2E, AllRegionsComesFromDescribeRegions) {
   EXPECT_EQ(r->regions, std::vector<std::string>{"us-east-1"});
 }
 
+// Three opted-in repositories (ECR names are at least 2 characters) of kSmallRepoImages images, all older than any keepDays, so with
+// keep_count kSmallKeep each plans kSmallRepoImages - kSmallKeep deletions.
+constexpr int kSmallRepoImages = 4;
+constexpr int kSmallKeep = 1;
+const std::vector<std::string> kSmallRepos{"app", "batch", "cron"};
+
+CleanupOptions small_world(World& w) {
+  const auto old = std::chrono::system_clock::now() - std::chrono::hours(24 * 400);
+  for (const auto& repo : kSmallRepos) {
+    w.server().ecr().create_repository(repo);
+    for (int i = 0; i < kSmallRepoImages; ++i) w.server().ecr().put_image(repo, "", old - std::chrono::hours(i));
+  }
+  CleanupOptions opts;
+  opts.home_region = "us-east-1";
+  opts.repository_patterns = kSmallRepos;
+  opts.rules.keep_count = kSmallKeep;
+  opts.rules.keep_days = 0;
+  opts.apply = true;
+  return opts;
+}
+
+std::size_t images_left(World& w) {
+  std::size_t n = 0;
+  for (const auto& repo : kSmallRepos) n += w.server().ecr().image_count(repo);
+  return n;
+}
+
+TEST(CleanupE2E, WithoutDeadlineOrCursorTheRunIsCompleteAndNamesNoNextRepository) {
+  World w;
+  CleanupOptions opts = small_world(w);
+  opts.apply = false;
+  auto r = run_cleanup(w.factory(), opts, w.clock(), w.logger());
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_TRUE(r->complete);
+  EXPECT_FALSE(r->next_repository);
+  EXPECT_EQ(r->repositories_selected, kSmallRepos.size());
+  ASSERT_EQ(r->repositories.size(), kSmallRepos.size());
+  for (std::size_t i = 0; i < kSmallRepos.size(); ++i) {
+    EXPECT_EQ(r->repositories[i].plan.key.repository, kSmallRepos[i]);
+  }
+  const Json::Value doc = report_to_json(*r);
+  EXPECT_FALSE(doc.isMember("complete")) << "a run without a deadline keeps the report it always had";
+  EXPECT_FALSE(doc.isMember("next_repository"));
+}
+
+TEST(CleanupE2E, ADeadlineStopsBetweenRepositoriesAndTheCursorResumesWhereItStopped) {
+  World w;
+  CleanupOptions opts = small_world(w);
+  // Each DescribeImages "takes" a second on the engine's clock: a repository (listing, re-check before its one
+  // batch) two. With three seconds, app and batch start and cron does not.
+  FakeClock clock(std::chrono::system_clock::now());
+  w.server().on_call("DescribeImages", [&](localaws::EcrState&) { clock.advance(std::chrono::seconds(1)); });
+  opts.deadline = clock.now() + std::chrono::seconds(3);
+  auto first = run_cleanup(w.factory(), opts, clock, w.logger());
+  ASSERT_TRUE(first) << first.error().describe();
+  EXPECT_FALSE(first->complete);
+  ASSERT_TRUE(first->next_repository);
+  EXPECT_EQ(*first->next_repository, (RepositoryCursor{"us-east-1", "cron"}));
+  EXPECT_EQ(first->repositories_selected, kSmallRepos.size());
+  ASSERT_EQ(first->repositories.size(), 2u);
+  EXPECT_EQ(first->deleted, 2u * (kSmallRepoImages - kSmallKeep));
+  EXPECT_EQ(w.server().ecr().image_count("cron"), static_cast<std::size_t>(kSmallRepoImages));
+  const Json::Value doc = report_to_json(*first, /*compact=*/true);
+  EXPECT_FALSE(doc["complete"].asBool());
+  EXPECT_EQ(doc["next_repository"]["repository"].asString(), "cron");
+
+  opts.deadline.reset();
+  opts.start_at = first->next_repository;
+  auto second = run_cleanup(w.factory(), opts, clock, w.logger());
+  ASSERT_TRUE(second) << second.error().describe();
+  EXPECT_TRUE(second->complete);
+  ASSERT_EQ(second->repositories.size(), 1u);
+  EXPECT_EQ(second->repositories[0].plan.key.repository, "cron");
+  EXPECT_EQ(first->deleted + second->deleted, kSmallRepos.size() * (kSmallRepoImages - kSmallKeep));
+  EXPECT_EQ(images_left(w), kSmallRepos.size() * kSmallKeep);
+
+  // A deadline already passed starts nothing; the cursor is the first repository.
+  opts.start_at.reset();
+  opts.deadline = clock.now();
+  auto none = run_cleanup(w.factory(), opts, clock, w.logger());
+  ASSERT_TRUE(none) << none.error().describe();
+  EXPECT_TRUE(none->repositories.empty());
+  ASSERT_TRUE(none->next_repository);
+  EXPECT_EQ(none->next_repository->repository, "app");
+
+  opts.deadline.reset();
+  opts.start_at = RepositoryCursor{"eu-west-1", "app"};
+  auto elsewhere = run_cleanup(w.factory(), opts, clock, w.logger());
+  ASSERT_FALSE(elsewhere);
+  EXPECT_EQ(elsewhere.error().code, "InvalidCursor");
+}
+
+TEST(CleanupE2E, ARepositoryErrorStopsTheRunUnlessAskedToGoOnWithTheNext) {
+  World w;
+  CleanupOptions opts = small_world(w);
+  // The first listing (repository app) is refused; AccessDenied is not retried.
+  const localaws::FaultRule denied{"DescribeImages", 1, 400, "AccessDeniedException", "not allowed"};
+  w.server().add_fault(denied);
+  auto stopped = run_cleanup(w.factory(), opts, w.clock(), w.logger());
+  ASSERT_FALSE(stopped);
+  EXPECT_EQ(stopped.error().code, "AccessDeniedException");
+  EXPECT_EQ(images_left(w), kSmallRepos.size() * kSmallRepoImages) << "nothing after the failure was touched";
+
+  w.server().add_fault(denied);
+  opts.continue_on_repository_error = true;
+  auto went_on = run_cleanup(w.factory(), opts, w.clock(), w.logger());
+  ASSERT_TRUE(went_on) << went_on.error().describe();
+  EXPECT_TRUE(went_on->complete);
+  ASSERT_EQ(went_on->repositories.size(), kSmallRepos.size());
+  ASSERT_TRUE(went_on->repositories[0].error);
+  EXPECT_EQ(went_on->repositories[0].error->code, "AccessDeniedException");
+  EXPECT_FALSE(went_on->repositories[1].error);
+  EXPECT_EQ(w.server().ecr().image_count("app"), static_cast<std::size_t>(kSmallRepoImages));
+  EXPECT_EQ(went_on->deleted, 2u * (kSmallRepoImages - kSmallKeep));
+  const std::string shown = report_to_json(*went_on)["repositories"][0]["error"].asString();
+  EXPECT_NE(shown.find("AccessDeniedException"), std::string::npos) << shown;
+}
+
 }  // namespace
 }  // namespace ecrs::cleanup

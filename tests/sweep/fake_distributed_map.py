@@ -11,6 +11,11 @@ registry, runs `bootstrap` under `env -i`, expands the items (accounts x regions
 function once per item through POST /_localaws/invoke + GET /_localaws/outcome/<id>, invokes an incomplete item
 again from its cursor like the state machine, and checks the aggregate: an apply run deletes every seeded image,
 the function's own account is refused, and the same run again deletes nothing.
+
+The function's timeout is the sweep mode's deadline margin (60 s) plus WINDOW_MS, and every member ECR call takes
+MEMBER_LATENCY_MS: selecting the repositories (DescribeRepositories, ListTagsForResource each) and the first
+repository (listing, re-check listing, BatchDeleteImage) take longer than the window, so the member item always
+needs a second invocation from its cursor, which the check insists on.
 """
 from __future__ import annotations
 
@@ -24,6 +29,9 @@ MAIN = "123456789012"
 MEMBER_KEY = "ASIALOCALAWS100001:localaws-secret-1:localaws-session-token-1"
 REPOS = {"team-api": 7, "team-web": 5}
 MAX_RESUMES = 5
+SWEEP_DEADLINE_MARGIN_MS = 60_000  # handler::SweepSettings' default
+WINDOW_MS = 1_500
+MEMBER_LATENCY_MS = 250
 
 
 def start_localaws(binary: str, *args: str):
@@ -80,9 +88,11 @@ def main(argv: list[str]) -> int:
     bootstrap, localaws = argv[1], argv[2]
     procs = []
     try:
-        main_aws, main_line = start_localaws(localaws, "--account-id", MAIN)
+        main_aws, main_line = start_localaws(localaws, "--account-id", MAIN, "--function-timeout-ms",
+                                             str(SWEEP_DEADLINE_MARGIN_MS + WINDOW_MS))
         procs.append(main_aws)
-        member_aws, member_line = start_localaws(localaws, "--account-id", MEMBER, "--credentials", MEMBER_KEY)
+        member_aws, member_line = start_localaws(localaws, "--account-id", MEMBER, "--credentials", MEMBER_KEY,
+                                                 "--latency-ms", str(MEMBER_LATENCY_MS))
         procs.append(member_aws)
         for repo, n in REPOS.items():
             http("POST", f"{member_line['endpoint']}/_localaws/ecr/seed", {"repository": repo, "images": n})
@@ -103,6 +113,11 @@ def main(argv: list[str]) -> int:
             failures.append(f"apply run deleted {total(member_rows, 'imagesDeleted')} of {seeded} seeded images")
         if not all(r["reports"][-1]["complete"] for r in member_rows):
             failures.append(f"member item incomplete: {member_rows}")
+        if not all(len(r["reports"]) > 1 and r["reports"][0].get("cursor") for r in member_rows):
+            failures.append(f"the member item was not resumed from a cursor: {member_rows}")
+        processed = sum(r["repositoriesProcessed"] for row in member_rows for r in row["reports"])
+        if processed != len(REPOS):
+            failures.append(f"{processed} repositories processed over the resumed invocations, want {len(REPOS)}")
         if [r["reports"][-1].get("error", {}).get("code") for r in own_rows] != ["OwnAccountRefused"]:
             failures.append(f"the function's own account was not refused: {own_rows}")
         for repo in REPOS:
@@ -116,8 +131,9 @@ def main(argv: list[str]) -> int:
             print(f"FAIL: {f}", file=sys.stderr)
         if failures:
             return 1
-        print(f"OK: {len(rows)} items, {total(rows, 'imagesDeleted')} images deleted, own account refused, "
-              f"a repeated run deleted nothing")
+        invocations = sum(len(r["reports"]) for r in rows)
+        print(f"OK: {len(rows)} items in {invocations} invocations (resumed from a cursor), "
+              f"{total(rows, 'imagesDeleted')} images deleted, own account refused, a repeated run deleted nothing")
         return 0
     finally:
         for p in reversed(procs):

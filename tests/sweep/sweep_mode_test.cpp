@@ -337,6 +337,25 @@ TEST_F(SweepModeTest, NearTheDeadlineItRepliesPartialWithACursorAndResumes) {
   for (const auto& d : expected()) EXPECT_FALSE(present().count(d)) << d;
 }
 
+TEST_F(SweepModeTest, ARepositoryThatFailsIsAnErrorInTheReportAndTheOthersAreStillSwept) {
+  // alpha's listing is refused (AccessDenied is not retried); beta and gamma go on.
+  registry_.add_fault({"DescribeImages", 1, 400, "AccessDeniedException", "not allowed"});
+  auto doc = run(task_event(kMemberRole, false), far_deadline());
+  EXPECT_FALSE(doc["complete"].asBool()) << to_compact_json(doc);
+  EXPECT_FALSE(doc.isMember("cursor")) << "not a deadline: the state machine should not loop on it";
+  EXPECT_FALSE(doc.isMember("error")) << "the item ran; one repository failed";
+  ASSERT_EQ(doc["errors"].size(), 1u) << to_compact_json(doc);
+  EXPECT_EQ(doc["errors"][0].asString().rfind("alpha: ", 0), 0u) << doc["errors"][0].asString();
+  EXPECT_NE(doc["errors"][0].asString().find("AccessDeniedException"), std::string::npos);
+  EXPECT_EQ(doc["errorsTotal"].asUInt64(), 1u);
+  EXPECT_EQ(doc["repositoriesProcessed"].asUInt64(), kRepos.size());
+  EXPECT_EQ(registry_.ecr().image_count("alpha"), static_cast<std::size_t>(kImagesPerRepo));
+  // beta and gamma keep their newest kKeepDays images (one a day); nothing in use there.
+  EXPECT_EQ(doc["imagesDeleted"].asUInt64(), 2u * (kImagesPerRepo - kKeepDays));
+  EXPECT_EQ(registry_.ecr().image_count("beta"), static_cast<std::size_t>(kKeepDays));
+  EXPECT_EQ(registry_.ecr().image_count("gamma"), static_cast<std::size_t>(kKeepDays));
+}
+
 TEST_F(SweepModeTest, TheReportStaysBoundedForALargeRegistry) {
   // 400 more opted-in repositories with long names and one old image each: the reply keeps exact totals but at
   // most kSweepReportMaxRepositories rows.

@@ -1,11 +1,12 @@
 #pragma once
 // One item of an organisation sweep (issue 12): Step Functions' Distributed Map invokes the function once per
 // account and region with {"ecrSweeper": {"task": "clean", "accountId", "region", "roleArn", "options": {...}}}.
-// The mode assumes the member role, runs the cleanup engine's steps for that account and region with options from
-// the event only (dry run unless the event says otherwise), and replies with a bounded JSON report. Near the
-// invocation's deadline it stops between repositories with "complete": false and a "cursor" (the next repository
-// by name); the state machine passes it back in options.cursor. Repeating an item is harmless: a digest already
-// gone is no longer planned, and BatchDeleteImage of a missing digest is a failure entry, not a second deletion.
+// The mode assumes the member role, runs cleanup::run_cleanup as the member for that account and region with
+// options from the event only (dry run unless the event says otherwise), and replies with a bounded JSON report.
+// Near the invocation's deadline it stops between repositories with "complete": false and a "cursor" (the next
+// repository by name); the state machine passes it back in options.cursor. Repeating an item is harmless: a digest
+// already gone is no longer planned, and BatchDeleteImage of a missing digest is a failure entry, not a second
+// deletion.
 #include <chrono>
 #include <cstddef>
 #include <memory>

@@ -1,0 +1,375 @@
+// The organisation sweep task end to end through the real `bootstrap` (issue 12's required proof): the binary runs
+// as a child process with a clean Lambda environment against the main LocalAws's Runtime API, which delivers
+// {"ecrSweeper": {"task": "clean", ...}} events; the report comes back as the invocation's response body.
+// The main LocalAws is the function's account (123456789012): STS, and the ECS/Lambda/App Runner worlds of every
+// account. The member's registry (210987654321) is a second LocalAws reached through AWS_ENDPOINT_URL_ECR, keyed
+// with the first credentials the main STS issues (Principals::issue is deterministic), as in sweep_mode_test.cpp.
+// One child per test: a warm function reuses its assumed credentials, so it assumes the member role once.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <set>
+
+#include "ecrs/common/json.hpp"
+#include "ecrs/handler/sweep_mode.hpp"
+#include "ecrs/localaws/localaws.hpp"
+#include "support/lambda_env.hpp"
+#include "support/process.hpp"
+#include "support/scripted_http_server.hpp"
+
+namespace ecrs::handler {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kMainAccount = "123456789012";
+constexpr const char* kMember = "210987654321";
+constexpr const char* kMemberRole = "arn:aws:iam::210987654321:role/ecr-sweeper-member";
+// What the main LocalAws's STS issues first (the member registry's only key): never in the function's log.
+constexpr const char* kMemberSecret = "localaws-secret-1";
+constexpr const char* kMemberToken = "localaws-session-token-1";
+constexpr int kImagesPerRepo = 20;  // image i pushed i days ago
+constexpr int kKeepCount = 5;
+constexpr int kKeepDays = 10;
+const std::vector<std::string> kRepos{"alpha", "beta", "gamma"};
+// Invocations answer in well under a second; generous for a loaded sanitizer build.
+constexpr auto kOutcomeWait = 60s;
+constexpr auto kChildWait = 10s;
+
+localaws::Options member_registry() {
+  localaws::Options o;
+  o.account_id = kMember;
+  o.access_key_id = "ASIALOCALAWS100001";
+  o.secret_access_key = Secret(kMemberSecret);
+  o.session_token = Secret(kMemberToken);
+  return o;
+}
+
+Json::Value task_event(const std::string& role, std::optional<bool> dry_run = std::nullopt,
+                       const std::string& cursor = "") {
+  Json::Value e;
+  auto& t = e["ecrSweeper"];
+  t["task"] = "clean";
+  if (!role.empty()) {
+    t["accountId"] = role.substr(std::string("arn:aws:iam::").size(), 12);
+    t["roleArn"] = role;
+  }
+  t["region"] = "us-east-1";
+  t["runId"] = "binary-run/1";
+  auto& o = t["options"];
+  if (dry_run) o["dryRun"] = *dry_run;
+  o["keepCount"] = kKeepCount;
+  o["keepDays"] = kKeepDays;
+  o["keepTags"] = Json::Value(Json::arrayValue);
+  if (!cursor.empty()) o["cursor"] = cursor;
+  return e;
+}
+
+class SweepBinaryTest : public ::testing::Test {
+ protected:
+  SweepBinaryTest() : registry_(member_registry()) {}
+
+  void SetUp() override {
+    ASSERT_TRUE(std::filesystem::exists(test_support::bootstrap_path())) << test_support::bootstrap_path();
+    server_.start();
+    registry_.start();
+    auto& ecr = registry_.ecr();
+    const auto now = std::chrono::system_clock::now();
+    for (const auto& repo : kRepos) {
+      ecr.create_repository(repo);
+      for (int i = 0; i < kImagesPerRepo; ++i) {
+        digests_[repo].push_back(ecr.put_image(repo, repo + "-v" + std::to_string(i),
+                                               now - std::chrono::hours(24) * i - std::chrono::minutes(1)));
+      }
+      std::lock_guard lock(ecr.mutex());
+      ecr.repositories_unlocked().at(repo).tags["ecr-sweeper:enabled"] = "true";
+    }
+    ecr.create_repository("not-opted-in");
+    ecr.put_image("not-opted-in", "old", now - std::chrono::hours(24 * 400));
+    // The member account runs alpha's 15-day-old image: the sweep must keep it.
+    in_use_ = digests_["alpha"][15];
+    auto& worlds = server_.worlds();
+    std::lock_guard lock(worlds.mutex());
+    worlds.world(kMember).apprunner_services.push_back(
+        {"partner", std::string(kMember) + ".dkr.ecr.us-east-1.amazonaws.com/alpha@" + in_use_});
+  }
+
+  void TearDown() override {
+    if (child_) {
+      const std::string log = child_->out() + child_->err();
+      EXPECT_EQ(log.find(kMemberSecret), std::string::npos) << "the assumed secret key reached the log";
+      EXPECT_EQ(log.find(kMemberToken), std::string::npos) << "the assumed session token reached the log";
+      child_.reset();  // SIGKILL and reap before the servers go
+    }
+    registry_.stop();
+    server_.stop();
+  }
+
+  std::map<std::string, std::string> env() {
+    auto e = test_support::lambda_env({server_.runtime_api(), server_.endpoint()});
+    e["AWS_ENDPOINT_URL_ECR"] = registry_.endpoint();
+    return e;
+  }
+  void start(std::map<std::string, std::string> e) {
+    child_ = std::make_unique<test_support::ChildProcess>(std::vector<std::string>{test_support::bootstrap_path()},
+                                                          std::move(e));
+  }
+  void start() { start(env()); }
+
+  // One invocation through the Runtime API; the reply must be a response (not /error), valid JSON, and below
+  // Step Functions' payload limit.
+  Json::Value invoke(const Json::Value& event, std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+    const std::string id = server_.runtime().invoke(to_compact_json(event), timeout);
+    auto outcome = server_.runtime().wait_outcome(id, kOutcomeWait);
+    if (!outcome) {
+      ADD_FAILURE() << "no outcome for " << id << "\n" << child_->err() << child_->out();
+      return {};
+    }
+    EXPECT_EQ(outcome->kind, "response") << outcome->body;
+    last_reply_bytes_ = outcome->body.size();
+    EXPECT_LT(outcome->body.size(), kStepFunctionsPayloadLimit);
+    auto doc = parse_json(outcome->body);
+    EXPECT_TRUE(doc) << outcome->body.substr(0, 500);
+    return doc ? *doc : Json::Value();
+  }
+
+  // Images older than keepDays beyond the newest keepCount, minus the one in use.
+  std::set<std::string> expected() {
+    std::set<std::string> out;
+    for (const auto& repo : kRepos)
+      for (int i = kKeepDays; i < kImagesPerRepo; ++i)
+        if (digests_[repo][i] != in_use_) out.insert(digests_[repo][i]);
+    return out;
+  }
+  std::set<std::string> present() {
+    std::set<std::string> out;
+    for (const auto& repo : kRepos)
+      for (const auto& d : digests_[repo])
+        if (registry_.ecr().repository(repo)->images.count(d)) out.insert(d);
+    return out;
+  }
+  std::set<std::string> everything_but_expected() {
+    std::set<std::string> all, out;
+    for (const auto& repo : kRepos) all.insert(digests_[repo].begin(), digests_[repo].end());
+    const auto gone = expected();
+    std::set_difference(all.begin(), all.end(), gone.begin(), gone.end(), std::inserter(out, out.end()));
+    return out;
+  }
+  std::size_t total_images() {
+    std::size_t n = registry_.ecr().image_count("not-opted-in");
+    for (const auto& repo : kRepos) n += registry_.ecr().image_count(repo);
+    return n;
+  }
+  std::uint64_t registry_calls(const char* op) { return registry_.metrics()["operations"][op]["calls"].asUInt64(); }
+
+  localaws::LocalAws server_;
+  localaws::LocalAws registry_;
+  std::unique_ptr<test_support::ChildProcess> child_;
+  std::map<std::string, std::vector<std::string>> digests_;
+  std::string in_use_;
+  std::size_t last_reply_bytes_ = 0;
+};
+
+TEST_F(SweepBinaryTest, DryRunByDefaultPlansAndDeletesNothing) {
+  start();
+  const auto before = total_images();
+  auto doc = invoke(task_event(kMemberRole));
+  EXPECT_TRUE(doc["complete"].asBool()) << to_compact_json(doc);
+  EXPECT_TRUE(doc["dryRun"].asBool());
+  EXPECT_EQ(doc["accountId"].asString(), kMember);
+  EXPECT_EQ(doc["region"].asString(), "us-east-1");
+  EXPECT_EQ(doc["repositoriesSeen"].asUInt64(), kRepos.size());
+  EXPECT_EQ(doc["repositoriesProcessed"].asUInt64(), kRepos.size());
+  EXPECT_EQ(doc["imagesPlanned"].asUInt64(), expected().size());
+  EXPECT_EQ(doc["imagesDeleted"].asUInt64(), 0u);
+  EXPECT_EQ(doc["inUseKept"].asUInt64(), 1u);
+  EXPECT_GT(doc["bytes"].asInt64(), 0);
+  EXPECT_FALSE(doc.isMember("error")) << to_compact_json(doc);
+  EXPECT_FALSE(doc.isMember("cursor"));
+  EXPECT_EQ(total_images(), before);
+  EXPECT_EQ(registry_calls("BatchDeleteImage"), 0u);
+}
+
+TEST_F(SweepBinaryTest, ApplyDeletesThePlannedSetAndTheSameItemAgainDeletesNothingTwice) {
+  start();
+  auto doc = invoke(task_event(kMemberRole, false));
+  EXPECT_TRUE(doc["complete"].asBool()) << to_compact_json(doc);
+  EXPECT_FALSE(doc["dryRun"].asBool());
+  EXPECT_EQ(doc["imagesPlanned"].asUInt64(), expected().size());
+  EXPECT_EQ(doc["imagesDeleted"].asUInt64(), expected().size());
+  EXPECT_EQ(present(), everything_but_expected());
+  EXPECT_TRUE(present().count(in_use_)) << "the member account's running image was deleted";
+  EXPECT_EQ(registry_.ecr().image_count("not-opted-in"), 1u);
+
+  // Step Functions retries the same item (say the reply was lost): nothing more is planned or deleted.
+  const auto deletes_before = registry_calls("BatchDeleteImage");
+  auto again = invoke(task_event(kMemberRole, false));
+  EXPECT_TRUE(again["complete"].asBool()) << to_compact_json(again);
+  EXPECT_EQ(again["imagesPlanned"].asUInt64(), 0u);
+  EXPECT_EQ(again["imagesDeleted"].asUInt64(), 0u);
+  EXPECT_EQ(registry_calls("BatchDeleteImage"), deletes_before);
+  EXPECT_EQ(present(), everything_but_expected());
+}
+
+// STS refuses the role the way it does when the member never deployed it or its trust policy names another
+// principal: 403 AccessDenied (STS AssumeRole API reference, Errors). localaws's STS assumes any well-formed
+// role, so a scripted STS (AWS_ENDPOINT_URL_STS) answers here; GetCallerIdentity still names the main account.
+TEST_F(SweepBinaryTest, ARoleStsRefusesIsReportedWithCompleteFalseAndNothingIsTouched) {
+  test::ScriptedHttpServer sts;
+  sts.set_handler([](const test::RecordedRequest& req) {
+    const test::HeaderList xml{{"Content-Type", "text/xml"}};
+    if (req.body.find("Action=GetCallerIdentity") != std::string::npos) {
+      return test::reply(200,
+                         "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+                         "<GetCallerIdentityResult><Arn>arn:aws:sts::123456789012:assumed-role/ecr-sweeper/fn</Arn>"
+                         "<UserId>AROAEXAMPLE:fn</UserId><Account>123456789012</Account></GetCallerIdentityResult>"
+                         "<ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata>"
+                         "</GetCallerIdentityResponse>",
+                         xml);
+    }
+    return test::reply(403,
+                       "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>"
+                       "<Code>AccessDenied</Code><Message>User: arn:aws:sts::123456789012:assumed-role/ecr-sweeper/fn"
+                       " is not authorized to perform: sts:AssumeRole on resource: " +
+                           std::string(kMemberRole) +
+                           "</Message></Error><RequestId>req-2</RequestId></ErrorResponse>",
+                       xml);
+  });
+  auto e = env();
+  e["AWS_ENDPOINT_URL_STS"] = sts.url();
+  start(e);
+  const auto before = total_images();
+  auto doc = invoke(task_event(kMemberRole, false));
+  EXPECT_FALSE(doc["complete"].asBool()) << to_compact_json(doc);
+  EXPECT_EQ(doc["error"]["code"].asString(), "AccessDenied") << to_compact_json(doc);
+  EXPECT_NE(doc["error"]["message"].asString().find("sts:AssumeRole"), std::string::npos);
+  EXPECT_EQ(doc["accountId"].asString(), kMember);
+  EXPECT_EQ(doc["imagesDeleted"].asUInt64(), 0u);
+  EXPECT_EQ(doc["repositoriesSeen"].asUInt64(), 0u);
+  EXPECT_EQ(total_images(), before);
+  EXPECT_EQ(registry_calls("DescribeRepositories"), 0u);
+  EXPECT_EQ(registry_calls("BatchDeleteImage"), 0u);
+  std::size_t assume_calls = 0;
+  for (const auto& r : sts.requests()) {
+    if (r.body.find("Action=AssumeRole") != std::string::npos) ++assume_calls;
+  }
+  EXPECT_GE(assume_calls, 1u);
+}
+
+TEST_F(SweepBinaryTest, AMalformedRoleArnIsReportedAndNothingIsTouched) {
+  start();
+  const auto before = total_images();
+  // 7 digits: not an account, and not the function's own; localaws's STS answers ValidationError.
+  auto event = task_event(kMemberRole, false);
+  event["ecrSweeper"]["roleArn"] = "arn:aws:iam::2109876:role/typo";
+  event["ecrSweeper"]["accountId"] = "2109876";
+  auto doc = invoke(event);
+  EXPECT_FALSE(doc["complete"].asBool());
+  EXPECT_FALSE(doc["error"]["code"].asString().empty()) << to_compact_json(doc);
+  EXPECT_EQ(doc["imagesDeleted"].asUInt64(), 0u);
+  EXPECT_EQ(total_images(), before);
+  EXPECT_EQ(registry_calls("DescribeRepositories"), 0u);
+}
+
+TEST_F(SweepBinaryTest, TheFunctionsOwnAccountIsRefused) {
+  start();
+  server_.ecr().create_repository("own");
+  server_.ecr().put_image("own", "old", std::chrono::system_clock::now() - std::chrono::hours(24 * 100));
+  const auto before = total_images();
+  auto own = task_event(std::string("arn:aws:iam::") + kMainAccount + ":role/ecr-sweeper-member", false);
+  own["ecrSweeper"]["options"]["repositories"].append("own");
+  auto doc = invoke(own);
+  EXPECT_FALSE(doc["complete"].asBool());
+  EXPECT_EQ(doc["error"]["code"].asString(), "OwnAccountRefused") << to_compact_json(doc);
+  // An item with its roleArn missing (a copy-paste slip in the Map's items) is not the function's own account
+  // by default either.
+  auto missing = task_event("", false);
+  missing["ecrSweeper"]["options"]["repositories"].append("own");
+  auto doc2 = invoke(missing);
+  EXPECT_FALSE(doc2["complete"].asBool());
+  EXPECT_EQ(doc2["error"]["code"].asString(), "RoleArnRequired") << to_compact_json(doc2);
+  EXPECT_EQ(server_.ecr().image_count("own"), 1u);
+  EXPECT_EQ(total_images(), before);
+  EXPECT_EQ(server_.metrics()["operations"]["DescribeRepositories"]["calls"].asUInt64(), 0u);
+  EXPECT_EQ(registry_calls("DescribeRepositories"), 0u);
+}
+
+// The mode stops starting repositories SweepSettings' margin (60 s) before the deadline. Each invocation gets a
+// Lambda timeout of margin + kWindow, and the member's DescribeImages answers after kListingLatency, so a
+// repository (its listing and the re-check before its one batch) takes about 2 x kListingLatency: alpha and, on an
+// unloaded machine, beta start; gamma never fits in the first invocation. The state machine's loop is the test's:
+// re-invoke from the cursor until complete. Heavier than the others (about 4 s of injected latency).
+TEST_F(SweepBinaryTest, NearTheDeadlineItRepliesPartialWithACursorAndARerunFromItCompletes) {
+  constexpr auto kListingLatency = 600ms;
+  constexpr auto kWindow = 2s;
+  constexpr int kMaxRuns = 6;
+  registry_.set_latency("DescribeImages", kListingLatency);
+  start();
+  const auto timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SweepSettings{}.deadline_margin + kWindow);
+
+  auto first = invoke(task_event(kMemberRole, false), timeout);
+  EXPECT_FALSE(first["complete"].asBool()) << to_compact_json(first);
+  ASSERT_TRUE(first.isMember("cursor")) << to_compact_json(first);
+  EXPECT_FALSE(first.isMember("error")) << to_compact_json(first);
+  EXPECT_EQ(first["repositoriesSeen"].asUInt64(), kRepos.size());
+  const std::uint64_t processed_first = first["repositoriesProcessed"].asUInt64();
+  EXPECT_LT(processed_first, kRepos.size());
+  // The cursor is the first repository the invocation did not start, by name.
+  ASSERT_LT(processed_first, kRepos.size());
+  EXPECT_EQ(first["cursor"].asString(), kRepos[processed_first]);
+  for (std::uint64_t i = processed_first; i < kRepos.size(); ++i) {
+    EXPECT_EQ(registry_.ecr().image_count(kRepos[i]), static_cast<std::size_t>(kImagesPerRepo)) << kRepos[i];
+  }
+
+  std::uint64_t processed = processed_first, deleted = first["imagesDeleted"].asUInt64();
+  std::string cursor = first["cursor"].asString();
+  int runs = 1;
+  Json::Value last = first;
+  while (!last["complete"].asBool() && runs < kMaxRuns) {
+    ASSERT_TRUE(last.isMember("cursor")) << to_compact_json(last);
+    last = invoke(task_event(kMemberRole, false, last["cursor"].asString()), timeout);
+    ++runs;
+    EXPECT_FALSE(last.isMember("error")) << to_compact_json(last);
+    processed += last["repositoriesProcessed"].asUInt64();
+    deleted += last["imagesDeleted"].asUInt64();
+  }
+  EXPECT_TRUE(last["complete"].asBool()) << runs << " runs\n" << to_compact_json(last);
+  EXPECT_EQ(processed, kRepos.size()) << "a repository was swept twice or not at all";
+  EXPECT_EQ(deleted, expected().size());
+  EXPECT_EQ(present(), everything_but_expected());
+  std::cout << "deadline sweep: " << runs << " invocations, first processed " << processed_first << "\n";
+}
+
+TEST_F(SweepBinaryTest, TheReportIsValidJsonWellUnderStepFunctionsPayloadLimitForALargeRegistry) {
+  // 400 more opted-in repositories with 200-character names and one old image each: exact totals, at most
+  // kSweepReportMaxRepositories rows.
+  constexpr int kRepositories = 400;
+  auto& ecr = registry_.ecr();
+  const auto old = std::chrono::system_clock::now() - std::chrono::hours(24 * 100);
+  for (int i = 0; i < kRepositories; ++i) {
+    const std::string name = "team-" + std::string(200, 'x') + "-" + std::to_string(1000 + i);
+    ecr.create_repository(name);
+    ecr.put_image(name, "", old);
+  }
+  start();
+  auto event = task_event(kMemberRole);
+  event["ecrSweeper"]["options"]["repositories"].append("team-*");
+  event["ecrSweeper"]["options"]["keepCount"] = 0;  // keepDays (10) alone decides; alpha..gamma plan the same
+  auto doc = invoke(event);
+  std::cout << "report bytes for " << kRepositories + kRepos.size() << " repositories: " << last_reply_bytes_
+            << "\n";
+  EXPECT_LT(last_reply_bytes_, kStepFunctionsPayloadLimit / 4);
+  EXPECT_TRUE(doc["complete"].asBool());
+  EXPECT_EQ(doc["repositoriesSeen"].asUInt64(), kRepositories + kRepos.size());
+  EXPECT_EQ(doc["imagesPlanned"].asUInt64(), kRepositories + expected().size());
+  EXPECT_EQ(doc["repositories"].size(), kSweepReportMaxRepositories);
+  EXPECT_EQ(doc["repositoriesOmitted"].asUInt64(), kRepositories + kRepos.size() - kSweepReportMaxRepositories);
+}
+
+}  // namespace
+}  // namespace ecrs::handler
