@@ -20,53 +20,21 @@
 #include "support/lambda_env.hpp"
 #include "support/process.hpp"
 #include "support/scripted_http_server.hpp"
+#include "sweep_world.hpp"
 
 namespace ecrs::handler {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace sweep_testing;
 
-constexpr const char* kMainAccount = "123456789012";
-constexpr const char* kMember = "210987654321";
-constexpr const char* kMemberRole = "arn:aws:iam::210987654321:role/ecr-sweeper-member";
-// What the main LocalAws's STS issues first (the member registry's only key): never in the function's log.
-constexpr const char* kMemberSecret = "localaws-secret-1";
-constexpr const char* kMemberToken = "localaws-session-token-1";
-constexpr int kImagesPerRepo = 20;  // image i pushed i days ago
-constexpr int kKeepCount = 5;
-constexpr int kKeepDays = 10;
-const std::vector<std::string> kRepos{"alpha", "beta", "gamma"};
 // Invocations answer in well under a second; generous for a loaded sanitizer build.
 constexpr auto kOutcomeWait = 60s;
 constexpr auto kChildWait = 10s;
 
-localaws::Options member_registry() {
-  localaws::Options o;
-  o.account_id = kMember;
-  o.access_key_id = "ASIALOCALAWS100001";
-  o.secret_access_key = Secret(kMemberSecret);
-  o.session_token = Secret(kMemberToken);
-  return o;
-}
-
 Json::Value task_event(const std::string& role, std::optional<bool> dry_run = std::nullopt,
                        const std::string& cursor = "") {
-  Json::Value e;
-  auto& t = e["ecrSweeper"];
-  t["task"] = "clean";
-  if (!role.empty()) {
-    t["accountId"] = role.substr(std::string("arn:aws:iam::").size(), 12);
-    t["roleArn"] = role;
-  }
-  t["region"] = "us-east-1";
-  t["runId"] = "binary-run/1";
-  auto& o = t["options"];
-  if (dry_run) o["dryRun"] = *dry_run;
-  o["keepCount"] = kKeepCount;
-  o["keepDays"] = kKeepDays;
-  o["keepTags"] = Json::Value(Json::arrayValue);
-  if (!cursor.empty()) o["cursor"] = cursor;
-  return e;
+  return sweep_testing::task_event(role, dry_run, cursor, "binary-run/1");
 }
 
 class SweepBinaryTest : public ::testing::Test {
@@ -77,25 +45,7 @@ class SweepBinaryTest : public ::testing::Test {
     ASSERT_TRUE(std::filesystem::exists(test_support::bootstrap_path())) << test_support::bootstrap_path();
     server_.start();
     registry_.start();
-    auto& ecr = registry_.ecr();
-    const auto now = std::chrono::system_clock::now();
-    for (const auto& repo : kRepos) {
-      ecr.create_repository(repo);
-      for (int i = 0; i < kImagesPerRepo; ++i) {
-        digests_[repo].push_back(ecr.put_image(repo, repo + "-v" + std::to_string(i),
-                                               now - std::chrono::hours(24) * i - std::chrono::minutes(1)));
-      }
-      std::lock_guard lock(ecr.mutex());
-      ecr.repositories_unlocked().at(repo).tags["ecr-sweeper:enabled"] = "true";
-    }
-    ecr.create_repository("not-opted-in");
-    ecr.put_image("not-opted-in", "old", now - std::chrono::hours(24 * 400));
-    // The member account runs alpha's 15-day-old image: the sweep must keep it.
-    in_use_ = digests_["alpha"][15];
-    auto& worlds = server_.worlds();
-    std::lock_guard lock(worlds.mutex());
-    worlds.world(kMember).apprunner_services.push_back(
-        {"partner", std::string(kMember) + ".dkr.ecr.us-east-1.amazonaws.com/alpha@" + in_use_});
+    world_.seed(server_, registry_);
   }
 
   void TearDown() override {
@@ -137,40 +87,16 @@ class SweepBinaryTest : public ::testing::Test {
     return doc ? *doc : Json::Value();
   }
 
-  // Images older than keepDays beyond the newest keepCount, minus the one in use.
-  std::set<std::string> expected() {
-    std::set<std::string> out;
-    for (const auto& repo : kRepos)
-      for (int i = kKeepDays; i < kImagesPerRepo; ++i)
-        if (digests_[repo][i] != in_use_) out.insert(digests_[repo][i]);
-    return out;
-  }
-  std::set<std::string> present() {
-    std::set<std::string> out;
-    for (const auto& repo : kRepos)
-      for (const auto& d : digests_[repo])
-        if (registry_.ecr().repository(repo)->images.count(d)) out.insert(d);
-    return out;
-  }
-  std::set<std::string> everything_but_expected() {
-    std::set<std::string> all, out;
-    for (const auto& repo : kRepos) all.insert(digests_[repo].begin(), digests_[repo].end());
-    const auto gone = expected();
-    std::set_difference(all.begin(), all.end(), gone.begin(), gone.end(), std::inserter(out, out.end()));
-    return out;
-  }
-  std::size_t total_images() {
-    std::size_t n = registry_.ecr().image_count("not-opted-in");
-    for (const auto& repo : kRepos) n += registry_.ecr().image_count(repo);
-    return n;
-  }
-  std::uint64_t registry_calls(const char* op) { return registry_.metrics()["operations"][op]["calls"].asUInt64(); }
+  std::set<std::string> expected() { return world_.expected(); }
+  std::set<std::string> present() { return world_.present(); }
+  std::set<std::string> everything_but_expected() { return world_.everything_but_expected(); }
+  std::size_t total_images() { return world_.total_images(); }
+  std::uint64_t registry_calls(const char* op) { return world_.registry_calls(op); }
 
   localaws::LocalAws server_;
   localaws::LocalAws registry_;
   std::unique_ptr<test_support::ChildProcess> child_;
-  std::map<std::string, std::vector<std::string>> digests_;
-  std::string in_use_;
+  sweep_testing::MemberWorld world_;
   std::size_t last_reply_bytes_ = 0;
 };
 
@@ -202,7 +128,7 @@ TEST_F(SweepBinaryTest, ApplyDeletesThePlannedSetAndTheSameItemAgainDeletesNothi
   EXPECT_EQ(doc["imagesPlanned"].asUInt64(), expected().size());
   EXPECT_EQ(doc["imagesDeleted"].asUInt64(), expected().size());
   EXPECT_EQ(present(), everything_but_expected());
-  EXPECT_TRUE(present().count(in_use_)) << "the member account's running image was deleted";
+  EXPECT_TRUE(present().count(world_.in_use())) << "the member account's running image was deleted";
   EXPECT_EQ(registry_.ecr().image_count("not-opted-in"), 1u);
 
   // Step Functions retries the same item (say the reply was lost): nothing more is planned or deleted.

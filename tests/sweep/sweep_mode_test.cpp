@@ -1,9 +1,7 @@
 // The organisation sweep task through the event mode in process, against LocalAws over HTTP with STS AssumeRole
 // into a second account (210987654321) whose App Runner service runs one of the registry's old images.
-// localaws's ECR serves one account with one key, so the member's registry is a second LocalAws
-// (AWS_ENDPOINT_URL_ECR) whose key is the first credentials the main one's STS issues (ASIALOCALAWS100001,
-// localaws-secret-1, localaws-session-token-1: Principals::issue is deterministic). The mode reuses assumed
-// credentials until they near expiry, so every test assumes the member role once per mode.
+// The member's registry is a second LocalAws (sweep_world.hpp). The mode reuses assumed credentials until they
+// near expiry, so every test assumes the member role once per mode.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,17 +14,12 @@
 #include "ecrs/common/json.hpp"
 #include "ecrs/handler/sweep_mode.hpp"
 #include "ecrs/localaws/localaws.hpp"
+#include "sweep_world.hpp"
 
 namespace ecrs::handler {
 namespace {
 
-constexpr const char* kMainAccount = "123456789012";  // localaws's own account: the function's
-constexpr const char* kMember = "210987654321";
-constexpr const char* kMemberRole = "arn:aws:iam::210987654321:role/ecr-sweeper-member";
-constexpr int kImagesPerRepo = 20;  // image i pushed i days ago
-constexpr int kKeepCount = 5;
-constexpr int kKeepDays = 10;
-const std::vector<std::string> kRepos{"alpha", "beta", "gamma"};
+using namespace sweep_testing;
 
 // Wall time plus an offset a test moves from localaws's serving thread (a slow repository, without sleeping).
 class ShiftedClock final : public Clock {
@@ -67,35 +60,8 @@ class Session {
   AwsSession session_;
 };
 
-Json::Value task_event(const std::string& role, std::optional<bool> dry_run = std::nullopt,
-                       const std::string& cursor = "") {
-  Json::Value e;
-  auto& t = e["ecrSweeper"];
-  t["task"] = "clean";
-  t["accountId"] = cleanup::account_of_arn(role);
-  t["region"] = "us-east-1";
-  if (!role.empty()) t["roleArn"] = role;
-  t["runId"] = "test-run/1";
-  auto& o = t["options"];
-  if (dry_run) o["dryRun"] = *dry_run;
-  o["keepCount"] = kKeepCount;
-  o["keepDays"] = kKeepDays;
-  o["keepTags"] = Json::Value(Json::arrayValue);
-  if (!cursor.empty()) o["cursor"] = cursor;
-  return e;
-}
-
 InvocationInfo far_deadline() {
   return {"req-1", std::chrono::system_clock::now() + std::chrono::minutes(15), "arn:aws:lambda:us-east-1:123456789012:function:ecr-sweeper"};
-}
-
-localaws::Options member_registry() {
-  localaws::Options o;
-  o.account_id = kMember;
-  o.access_key_id = "ASIALOCALAWS100001";
-  o.secret_access_key = Secret("localaws-secret-1");
-  o.session_token = Secret("localaws-session-token-1");
-  return o;
 }
 
 class SweepModeTest : public ::testing::Test {
@@ -105,25 +71,7 @@ class SweepModeTest : public ::testing::Test {
     server_.start();
     registry_.start();
     session_ = std::make_unique<Session>(server_.endpoint(), registry_.endpoint());
-    auto& ecr = registry_.ecr();
-    const auto now = std::chrono::system_clock::now();
-    for (const auto& repo : kRepos) {
-      ecr.create_repository(repo);
-      for (int i = 0; i < kImagesPerRepo; ++i) {
-        digests_[repo].push_back(
-            ecr.put_image(repo, repo + "-v" + std::to_string(i), now - std::chrono::hours(24) * i - std::chrono::minutes(1)));
-      }
-      std::lock_guard lock(ecr.mutex());
-      ecr.repositories_unlocked().at(repo).tags["ecr-sweeper:enabled"] = "true";
-    }
-    ecr.create_repository("not-opted-in");
-    ecr.put_image("not-opted-in", "old", now - std::chrono::hours(24 * 400));
-    // The member account runs alpha's 15-day-old image: the sweep must keep it.
-    in_use_ = digests_["alpha"][15];
-    auto& worlds = server_.worlds();
-    std::lock_guard lock(worlds.mutex());
-    worlds.world(kMember).apprunner_services.push_back(
-        {"partner", std::string(kMember) + ".dkr.ecr.us-east-1.amazonaws.com/alpha@" + in_use_});
+    world_.seed(server_, registry_);
   }
   void TearDown() override {
     registry_.stop();
@@ -135,27 +83,10 @@ class SweepModeTest : public ::testing::Test {
     return *mode_;
   }
 
-  // Images older than keepDays beyond the newest keepCount, minus the one in use.
-  std::set<std::string> expected() {
-    std::set<std::string> out;
-    for (const auto& repo : kRepos)
-      for (int i = kKeepDays; i < kImagesPerRepo; ++i)
-        if (digests_[repo][i] != in_use_) out.insert(digests_[repo][i]);
-    return out;
-  }
-  std::set<std::string> present() {
-    std::set<std::string> out;
-    for (const auto& repo : kRepos)
-      for (const auto& d : digests_[repo])
-        if (registry_.ecr().repository(repo)->images.count(d)) out.insert(d);
-    return out;
-  }
-  std::size_t total_images() {
-    std::size_t n = registry_.ecr().image_count("not-opted-in");
-    for (const auto& repo : kRepos) n += registry_.ecr().image_count(repo);
-    return n;
-  }
-  std::uint64_t ecr_calls(const char* op) { return registry_.metrics()["operations"][op]["calls"].asUInt64(); }
+  std::set<std::string> expected() { return world_.expected(); }
+  std::set<std::string> present() { return world_.present(); }
+  std::size_t total_images() { return world_.total_images(); }
+  std::uint64_t ecr_calls(const char* op) { return world_.registry_calls(op); }
 
   Json::Value run(const Json::Value& event, const InvocationInfo& info, SweepSettings settings = {}) {
     return run_with(mode(settings), event, info);
@@ -175,8 +106,7 @@ class SweepModeTest : public ::testing::Test {
   localaws::LocalAws registry_;  // the member account's ECR
   std::unique_ptr<Session> session_;
   std::unique_ptr<EventMode> mode_;
-  std::map<std::string, std::vector<std::string>> digests_;
-  std::string in_use_;
+  sweep_testing::MemberWorld world_;
 };
 
 TEST(SweepTaskShape, AcceptsOnlyTheSweeperKeyAndParsesOptions) {
@@ -241,12 +171,8 @@ TEST_F(SweepModeTest, ApplyDeletesThePlannedSetAndARetryDeletesNothingTwice) {
   auto doc = run(task_event(kMemberRole, false), far_deadline());
   EXPECT_TRUE(doc["complete"].asBool()) << to_compact_json(doc);
   EXPECT_EQ(doc["imagesDeleted"].asUInt64(), expected().size());
-  std::set<std::string> all;
-  for (const auto& repo : kRepos) all.insert(digests_[repo].begin(), digests_[repo].end());
-  std::set<std::string> want;
-  std::set_difference(all.begin(), all.end(), expected().begin(), expected().end(), std::inserter(want, want.end()));
-  EXPECT_EQ(present(), want);
-  EXPECT_TRUE(present().count(in_use_)) << "the member account's running image was deleted";
+  EXPECT_EQ(present(), world_.everything_but_expected());
+  EXPECT_TRUE(present().count(world_.in_use())) << "the member account's running image was deleted";
   EXPECT_EQ(registry_.ecr().image_count("not-opted-in"), 1u);
 
   // Step Functions retries the same item (a timeout after the work was done): nothing more goes.
@@ -256,7 +182,7 @@ TEST_F(SweepModeTest, ApplyDeletesThePlannedSetAndARetryDeletesNothingTwice) {
   EXPECT_EQ(again["imagesPlanned"].asUInt64(), 0u);
   EXPECT_EQ(again["imagesDeleted"].asUInt64(), 0u);
   EXPECT_EQ(ecr_calls("BatchDeleteImage"), deletes_before);
-  EXPECT_EQ(present(), want);
+  EXPECT_EQ(present(), world_.everything_but_expected());
 }
 
 TEST_F(SweepModeTest, ARoleThatCannotBeAssumedIsReportedAndNothingIsTouched) {
@@ -326,7 +252,7 @@ TEST_F(SweepModeTest, NearTheDeadlineItRepliesPartialWithACursorAndResumes) {
   const std::string cursor = first["cursor"].asString();
   EXPECT_EQ(cursor, "gamma");
   EXPECT_EQ(first["repositoriesProcessed"].asUInt64(), 2u);
-  EXPECT_TRUE(registry_.ecr().repository("gamma")->images.count(digests_["gamma"][kImagesPerRepo - 1]));
+  EXPECT_TRUE(registry_.ecr().repository("gamma")->images.count(world_.digests("gamma")[kImagesPerRepo - 1]));
 
   InvocationInfo resumed = far_deadline();
   resumed.deadline = session().clock().now() + std::chrono::minutes(15);
