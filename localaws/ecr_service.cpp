@@ -120,52 +120,14 @@ bool valid_tag(const std::string& t) {
 
 double epoch(std::chrono::system_clock::time_point t) { return to_epoch_seconds(t); }
 
-// What EcrState does not hold yet: repository policies, the last lifecycle policy preview per repository and the
-// registry's repository creation templates. Kept beside the state it belongs to (keyed by its address) and
-// reset when an EcrService is built over that state, so a later state at the same address starts clean.
-struct PreviewResult {
-  std::string image_digest;
-  std::vector<std::string> image_tags;
-  double image_pushed_at = 0;
-  std::string action;  // EXPIRE | TRANSITION (ImageActionType)
-  std::int64_t applied_rule_priority = 0;
-};
-struct Preview {
-  std::string lifecycle_policy_text;
-  std::vector<PreviewResult> results;  // images the policy acts on, oldest push first
-};
-struct CreationTemplate {
-  Json::Value fields;  // the Create/Update input members as sent (prefix, appliedFor, settings...)
-  double created_at = 0;
-  double updated_at = 0;
-};
-struct Extras {
-  std::map<std::string, std::string> repository_policies;  // repository -> policy text
-  std::map<std::string, Preview> previews;                 // repository -> last preview
-  std::map<std::string, CreationTemplate> templates;       // prefix -> template
-};
-
-std::mutex& extras_mutex() {
-  static std::mutex mu;
-  return mu;
-}
-std::map<const EcrState*, Extras>& extras_table() {
-  static std::map<const EcrState*, Extras> table;
-  return table;
-}
-// Callers hold state.mutex(); extras_mutex() only guards the table's shape.
-Extras& extras_of(const EcrState& state) {
-  std::lock_guard lock(extras_mutex());
-  return extras_table()[&state];
-}
-
 // Repository creation templates: "Prefix" in service-2.json ("There is always an assumed / applied to the end of
 // the prefix"; ROOT applies to repositories no other template covers). The longest matching prefix wins.
-const CreationTemplate* template_for(const Extras& extras, const std::string& repository, const std::string& applied) {
+const CreationTemplate* template_for(const std::map<std::string, CreationTemplate>& templates,
+                                     const std::string& repository, const std::string& applied) {
   const CreationTemplate* best = nullptr;
   std::size_t best_len = 0;
   const CreationTemplate* root = nullptr;
-  for (const auto& [prefix, t] : extras.templates) {
+  for (const auto& [prefix, t] : templates) {
     bool applies = false;
     for (const auto& a : t.fields["appliedFor"]) applies = applies || a.asString() == applied;
     if (!applies) continue;
@@ -186,7 +148,10 @@ const CreationTemplate* template_for(const Extras& extras, const std::string& re
 class Ops {
  public:
   Ops(EcrState& state, const Clock& clock)
-      : state_(state), clock_(clock), repos_(state.repositories_unlocked()), extras_(extras_of(state)) {}
+      : state_(state),
+        clock_(clock),
+        repos_(state.repositories_unlocked()),
+        templates_(state.creation_templates_unlocked()) {}
 
   EcrReply run(const std::string& op, const Json::Value& in) {
     if (op == "CreateRepository") return create_repository(in);
@@ -294,7 +259,6 @@ class Ops {
     Json::Value out;
     out["repository"] = repo_json(r);
     repos_.emplace(name, std::move(r));
-    forget_extras(name);
     return ok(out);
   }
 
@@ -336,7 +300,6 @@ class Ops {
     }
     Json::Value out;
     out["repository"] = repo_json(*r);
-    forget_extras(r->name);
     repos_.erase(r->name);
     return ok(out);
   }
@@ -725,18 +688,13 @@ class Ops {
     return ok(out);
   }
 
-  void forget_extras(const std::string& repository) {
-    extras_.repository_policies.erase(repository);
-    extras_.previews.erase(repository);
-  }
-
   // Native create-on-push (Dec 2025): a push to a missing repository that a CREATE_ON_PUSH template covers creates
   // it with the template's settings (RepositoryCreationTemplate in service-2.json). PutImage stands in for the
   // push here; localaws has no registry (layer upload) API.
   void create_on_push(const Json::Value& in) {
     const std::string name = get_string(in, "repositoryName").value_or("");
     if (registry(in) != state_.account_id() || repos_.count(name) != 0) return;
-    const CreationTemplate* t = template_for(extras_, name, "CREATE_ON_PUSH");
+    const CreationTemplate* t = template_for(templates_, name, "CREATE_ON_PUSH");
     if (t == nullptr) return;
     const Json::Value& f = t->fields;
     Repository r;
@@ -750,9 +708,8 @@ class Ops {
     }
     for (const auto& tag : f["resourceTags"]) r.tags[tag["Key"].asString()] = tag["Value"].asString();
     if (auto lp = get_string(f, "lifecyclePolicy"); lp && !lp->empty()) r.lifecycle_policy = *lp;
+    if (auto rp = get_string(f, "repositoryPolicy"); rp && !rp->empty()) r.repository_policy = *rp;
     repos_.emplace(name, std::move(r));
-    forget_extras(name);
-    if (auto rp = get_string(f, "repositoryPolicy"); rp && !rp->empty()) extras_.repository_policies[name] = *rp;
   }
 
   EcrReply set_repository_policy(const Json::Value& in) {
@@ -767,7 +724,7 @@ class Ops {
                   "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy "
                   "provided'");
     }
-    extras_.repository_policies[r.name] = text;
+    r.repository_policy = text;
     Json::Value out;
     out["registryId"] = state_.account_id();
     out["repositoryName"] = r.name;
@@ -779,8 +736,7 @@ class Ops {
     auto found = find_repo(in);
     if (auto* e = std::get_if<EcrReply>(&found)) return *e;
     Repository& r = *std::get<Repository*>(found);
-    auto it = extras_.repository_policies.find(r.name);
-    if (it == extras_.repository_policies.end()) {
+    if (!r.repository_policy) {
       return fail("RepositoryPolicyNotFoundException",
                   "Repository policy does not exist for the repository with name '" + r.name +
                       "' in the registry with id '" + state_.account_id() + "'");
@@ -788,8 +744,8 @@ class Ops {
     Json::Value out;
     out["registryId"] = state_.account_id();
     out["repositoryName"] = r.name;
-    out["policyText"] = it->second;
-    if (remove) extras_.repository_policies.erase(it);
+    out["policyText"] = *r.repository_policy;
+    if (remove) r.repository_policy.reset();
     return ok(out);
   }
 
@@ -830,12 +786,12 @@ class Ops {
       sources.push_back(&image);
     }
     const auto evaluation = lifecycle::evaluate_policy(*policy, images, to_ts(clock_.now()));
-    Preview preview;
+    LifecyclePreview preview;
     preview.lifecycle_policy_text = text;
     for (std::size_t i = 0; i < images.size(); ++i) {
       const auto& verdict = evaluation.verdicts[i];
       if (verdict.action == lifecycle::ImageAction::keep) continue;
-      PreviewResult pr;
+      LifecyclePreviewResult pr;
       pr.image_digest = images[i].image_digest;
       pr.image_tags = images[i].image_tags;
       pr.image_pushed_at = epoch(sources[i]->pushed_at);
@@ -846,7 +802,7 @@ class Ops {
     std::stable_sort(preview.results.begin(), preview.results.end(), [](const auto& a, const auto& b) {
       return std::tie(a.image_pushed_at, a.image_digest) < std::tie(b.image_pushed_at, b.image_digest);
     });
-    extras_.previews[r.name] = std::move(preview);
+    r.lifecycle_preview = std::move(preview);
     Json::Value out;
     out["registryId"] = state_.account_id();
     out["repositoryName"] = r.name;
@@ -859,13 +815,12 @@ class Ops {
     auto found = find_repo(in);
     if (auto* e = std::get_if<EcrReply>(&found)) return *e;
     Repository& r = *std::get<Repository*>(found);
-    auto it = extras_.previews.find(r.name);
-    if (it == extras_.previews.end()) {
+    if (!r.lifecycle_preview) {
       return fail("LifecyclePolicyPreviewNotFoundException",
                   "There is no dry run for the repository with name '" + r.name + "' in the registry with id '" +
                       state_.account_id() + "'");
     }
-    const Preview& preview = it->second;
+    const LifecyclePreview& preview = *r.lifecycle_preview;
     const std::string status = tag_status(in);
     std::set<std::string> wanted_digests;
     std::set<std::string> wanted_tags;
@@ -898,7 +853,7 @@ class Ops {
     for (const auto& pr : preview.results) (pr.action == "EXPIRE" ? expiring : transitioning) += 1;
     std::size_t i = start;
     for (; i < preview.results.size(); ++i) {
-      const PreviewResult& pr = preview.results[i];
+      const LifecyclePreviewResult& pr = preview.results[i];
       if ((status == "TAGGED" && pr.image_tags.empty()) || (status == "UNTAGGED" && !pr.image_tags.empty())) continue;
       if (by_ids) {
         bool hit = wanted_digests.count(pr.image_digest) != 0;
@@ -926,8 +881,8 @@ class Ops {
 
   Json::Value template_json(const CreationTemplate& t) const {
     Json::Value j = t.fields;
-    j["createdAt"] = t.created_at;
-    j["updatedAt"] = t.updated_at;
+    j["createdAt"] = epoch(t.created_at);
+    j["updatedAt"] = epoch(t.updated_at);
     if (!j.isMember("imageTagMutability")) j["imageTagMutability"] = "MUTABLE";
     if (!j.isMember("encryptionConfiguration")) j["encryptionConfiguration"]["encryptionType"] = "AES256";
     return j;
@@ -970,7 +925,7 @@ class Ops {
 
   EcrReply create_template(const Json::Value& in) {
     const std::string prefix = normalise_prefix(in["prefix"].asString());
-    if (extras_.templates.count(prefix) != 0) {
+    if (templates_.count(prefix) != 0) {
       return fail("TemplateAlreadyExistsException", "The repository creation template with prefix '" + prefix +
                                                         "' already exists in the registry with id '" +
                                                         state_.account_id() + "'");
@@ -979,20 +934,20 @@ class Ops {
     CreationTemplate t;
     t.fields = in;
     t.fields["prefix"] = prefix;
-    t.created_at = t.updated_at = epoch(clock_.now());
-    auto& stored = extras_.templates[prefix] = std::move(t);
+    t.created_at = t.updated_at = clock_.now();
+    auto& stored = templates_[prefix] = std::move(t);
     return template_reply(stored);
   }
 
   EcrReply update_template(const Json::Value& in) {
     const std::string prefix = normalise_prefix(in["prefix"].asString());
-    auto it = extras_.templates.find(prefix);
-    if (it == extras_.templates.end()) return template_not_found(prefix);
+    auto it = templates_.find(prefix);
+    if (it == templates_.end()) return template_not_found(prefix);
     if (auto e = check_template_settings(in)) return *e;
     // Members given replace the stored ones; members left out keep their value.
     for (const auto& name : in.getMemberNames()) it->second.fields[name] = in[name];
     it->second.fields["prefix"] = prefix;
-    it->second.updated_at = epoch(clock_.now());
+    it->second.updated_at = clock_.now();
     return template_reply(it->second);
   }
 
@@ -1002,38 +957,38 @@ class Ops {
     out["repositoryCreationTemplates"] = Json::Value(Json::arrayValue);
     if (in.isMember("prefixes")) {
       for (const auto& p : in["prefixes"]) {
-        auto it = extras_.templates.find(normalise_prefix(p.asString()));
-        if (it != extras_.templates.end()) out["repositoryCreationTemplates"].append(template_json(it->second));
+        auto it = templates_.find(normalise_prefix(p.asString()));
+        if (it != templates_.end()) out["repositoryCreationTemplates"].append(template_json(it->second));
       }
       return ok(out);
     }
-    auto it = extras_.templates.begin();
+    auto it = templates_.begin();
     if (auto token = get_string(in, "nextToken")) {
       auto pos = read_token("rt1", *token);
       if (!pos) return bad_token();
-      it = extras_.templates.upper_bound(pos->first);
+      it = templates_.upper_bound(pos->first);
     }
     const int limit = max_results(in);
-    for (int n = 0; it != extras_.templates.end() && n < limit; ++it, ++n) {
+    for (int n = 0; it != templates_.end() && n < limit; ++it, ++n) {
       out["repositoryCreationTemplates"].append(template_json(it->second));
     }
-    if (it != extras_.templates.end()) out["nextToken"] = make_token("rt1", std::prev(it)->first);
+    if (it != templates_.end()) out["nextToken"] = make_token("rt1", std::prev(it)->first);
     return ok(out);
   }
 
   EcrReply delete_template(const Json::Value& in) {
     const std::string prefix = normalise_prefix(in["prefix"].asString());
-    auto it = extras_.templates.find(prefix);
-    if (it == extras_.templates.end()) return template_not_found(prefix);
+    auto it = templates_.find(prefix);
+    if (it == templates_.end()) return template_not_found(prefix);
     EcrReply reply = template_reply(it->second);
-    extras_.templates.erase(it);
+    templates_.erase(it);
     return reply;
   }
 
   EcrState& state_;
   const Clock& clock_;
   std::map<std::string, Repository>& repos_;
-  Extras& extras_;
+  std::map<std::string, CreationTemplate>& templates_;
 };
 
 HttpResponse to_http(const EcrReply& reply, const std::string& request_id) {
@@ -1066,11 +1021,7 @@ EcrService::EcrService(EcrState& state, VerifierOptions auth, FaultInjector& fau
       metrics_(metrics),
       clock_(clock),
       request_ids_(request_ids),
-      delayed_(std::move(delayed)) {
-  std::lock_guard state_lock(state_.mutex());
-  std::lock_guard lock(extras_mutex());
-  extras_table()[&state_] = Extras{};
-}
+      delayed_(std::move(delayed)) {}
 
 EcrReply EcrService::call(const std::string& operation, const Json::Value& input) {
   const EcrModel& model = EcrModel::instance();

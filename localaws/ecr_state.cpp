@@ -274,6 +274,20 @@ std::optional<Repository> EcrState::repository(const std::string& name) const {
   return it->second;
 }
 
+std::vector<std::string> EcrState::creation_template_prefixes() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [prefix, t] : templates_) out.push_back(prefix);
+  return out;
+}
+
+std::optional<CreationTemplate> EcrState::creation_template(const std::string& prefix) const {
+  std::lock_guard lock(mu_);
+  auto it = templates_.find(prefix);
+  if (it == templates_.end()) return std::nullopt;
+  return it->second;
+}
+
 Json::Value EcrState::to_json() const {
   std::lock_guard lock(mu_);
   Json::Value out;
@@ -291,6 +305,7 @@ Json::Value EcrState::to_json() const {
     jr["tags"] = Json::Value(Json::objectValue);
     for (const auto& [k, v] : r.tags) jr["tags"][k] = v;
     if (r.lifecycle_policy) jr["lifecycle_policy"] = *r.lifecycle_policy;
+    if (r.repository_policy) jr["repository_policy"] = *r.repository_policy;
     jr["images"] = Json::Value(Json::arrayValue);
     for (const auto& [digest, image] : r.images) {
       Json::Value ji;
@@ -307,6 +322,14 @@ Json::Value EcrState::to_json() const {
       jr["images"].append(ji);
     }
     out["repositories"].append(jr);
+  }
+  out["repository_creation_templates"] = Json::Value(Json::arrayValue);
+  for (const auto& [prefix, t] : templates_) {
+    Json::Value jt;
+    jt["fields"] = t.fields;
+    jt["created_at"] = to_epoch_seconds(t.created_at);
+    jt["updated_at"] = to_epoch_seconds(t.updated_at);
+    out["repository_creation_templates"].append(jt);
   }
   return out;
 }
@@ -330,6 +353,7 @@ Result<void> EcrState::load_json(const Json::Value& v) {
       for (const auto& k : jr["tags"].getMemberNames()) r.tags[k] = get_string(jr["tags"], k.c_str()).value_or("");
     }
     if (auto p = get_string(jr, "lifecycle_policy")) r.lifecycle_policy = *p;
+    if (auto p = get_string(jr, "repository_policy")) r.repository_policy = *p;
     if (jr["images"].isArray()) {
       for (const auto& ji : jr["images"]) {
         Image image;
@@ -357,8 +381,26 @@ Result<void> EcrState::load_json(const Json::Value& v) {
     }
     loaded.emplace(r.name, std::move(r));
   }
+  std::map<std::string, CreationTemplate> templates;
+  const Json::Value& jts = v["repository_creation_templates"];
+  if (!jts.isNull() && !jts.isArray()) {
+    return make_error("InvalidState", "state file: \"repository_creation_templates\" is not an array");
+  }
+  for (const auto& jt : jts) {
+    const Json::Value& fields = jt.isObject() ? jt["fields"] : Json::Value::nullSingleton();
+    const auto prefix = fields.isObject() ? get_string(fields, "prefix") : std::nullopt;
+    if (!prefix || prefix->empty()) {
+      return make_error("InvalidState", "state file: a repository creation template has no prefix");
+    }
+    CreationTemplate t;
+    t.fields = fields;
+    t.created_at = from_epoch_seconds(get_number(jt, "created_at").value_or(0));
+    t.updated_at = from_epoch_seconds(get_number(jt, "updated_at").value_or(0));
+    templates.emplace(*prefix, std::move(t));
+  }
   std::lock_guard lock(mu_);
   repos_ = std::move(loaded);
+  templates_ = std::move(templates);
   return {};
 }
 

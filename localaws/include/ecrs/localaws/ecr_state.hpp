@@ -32,6 +32,28 @@ struct Image {
   std::optional<std::chrono::system_clock::time_point> last_pull;
 };
 
+// LifecyclePolicyPreviewResult in service-2.json: an image the previewed policy acts on.
+struct LifecyclePreviewResult {
+  std::string image_digest;
+  std::vector<std::string> image_tags;
+  double image_pushed_at = 0;
+  std::string action;  // EXPIRE | TRANSITION (ImageActionType)
+  std::int64_t applied_rule_priority = 0;
+};
+struct LifecyclePreview {
+  std::string lifecycle_policy_text;
+  std::vector<LifecyclePreviewResult> results;  // oldest push first
+};
+
+// A registry's repository creation template (RepositoryCreationTemplate in service-2.json), keyed by prefix. The
+// Create/Update input members are kept as sent, so every member the model has (and a newer model adds) round-trips
+// through Describe and the state file without a field list to keep in step.
+struct CreationTemplate {
+  Json::Value fields;  // prefix, appliedFor, imageTagMutability, encryptionConfiguration, resourceTags...
+  std::chrono::system_clock::time_point created_at;
+  std::chrono::system_clock::time_point updated_at;
+};
+
 struct Repository {
   std::string name;
   std::string registry_id;
@@ -42,6 +64,9 @@ struct Repository {
   std::string kms_key;
   std::map<std::string, std::string> tags;   // resource tags
   std::optional<std::string> lifecycle_policy;
+  std::optional<std::string> repository_policy;  // SetRepositoryPolicy's policyText
+  // The last StartLifecyclePolicyPreview result; a computed view of the images, so it is not saved.
+  std::optional<LifecyclePreview> lifecycle_preview;
   std::map<std::string, Image> images;       // by digest
   // tag -> digest, kept in step with images[].tags: tag lookups stay O(log n) in repositories of 10,000+ images.
   std::map<std::string, std::string> tag_index;
@@ -104,7 +129,13 @@ class EcrState {
   std::vector<std::string> repositories() const;
   std::optional<Repository> repository(const std::string& name) const;
 
-  Json::Value to_json() const;          // --state FILE
+  // Repository creation templates by prefix (ROOT or a namespace without its trailing '/').
+  std::vector<std::string> creation_template_prefixes() const;
+  std::optional<CreationTemplate> creation_template(const std::string& prefix) const;
+
+  // --state FILE: repositories with their settings, tags, policies and images, and the creation templates.
+  // load_json accepts files written before templates and repository policies were saved (they load empty).
+  Json::Value to_json() const;
   Result<void> load_json(const Json::Value& v);
 
   const std::string& account_id() const { return account_id_; }
@@ -113,6 +144,7 @@ class EcrState {
   // The ECR service holds this lock while it reads or changes repositories.
   std::mutex& mutex() const { return mu_; }
   std::map<std::string, Repository>& repositories_unlocked() { return repos_; }
+  std::map<std::string, CreationTemplate>& creation_templates_unlocked() { return templates_; }
 
  private:
   std::string account_id_;
@@ -120,6 +152,7 @@ class EcrState {
   const Clock* clock_;
   mutable std::mutex mu_;
   std::map<std::string, Repository> repos_;
+  std::map<std::string, CreationTemplate> templates_;  // by prefix
   std::uint64_t counter_ = 0;  // makes seeded manifests unique
   std::string put_manifest_locked(const std::string& repo, const std::string& manifest,
                                   const std::string& media_type, const std::string& tag,
