@@ -159,16 +159,6 @@ Result<void> EcrAdminClient::tag_resource(const TagResourceRequest& request, aws
   return {};
 }
 
-Result<void> EcrAdminClient::put_lifecycle_policy(const PutLifecyclePolicyRequest& request, aws::CallOptions options) {
-  Json::Value in(Json::objectValue);
-  in["repositoryName"] = request.repository_name;
-  if (request.registry_id) in["registryId"] = *request.registry_id;
-  in["lifecyclePolicyText"] = request.lifecycle_policy_text;
-  auto r = call("PutLifecyclePolicy", in, subject_of("repository", request.repository_name), options);
-  if (!r) return r.error();
-  return {};
-}
-
 Result<void> EcrAdminClient::set_repository_policy(const SetRepositoryPolicyRequest& request,
                                                    aws::CallOptions options) {
   Json::Value in(Json::objectValue);

@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "ecrs/common/json.hpp"
+#include "ecrs/ecr/lifecycle_client.hpp"
 #include "ecrs/handler/provision_mode.hpp"
 
 namespace ecrs::handler {
@@ -36,7 +37,7 @@ class ProvisionEventMode final : public EventMode {
  public:
   explicit ProvisionEventMode(AwsSession& session) : session_(&session) {}
   const char* name() const override { return "create-on-push"; }
-  bool accepts(const Json::Value& event) const override { return is_ecr_cloudtrail_event(event); }
+  bool accepts(const Json::Value& event) const override { return is_cloudtrail_event(event); }
 
   // Every answer but a transient AWS failure is a success: Lambda retries an async invocation that reports an
   // error (twice by default), which only helps when the next attempt could go differently. A malformed or
@@ -73,8 +74,7 @@ class ProvisionEventMode final : public EventMode {
       log.error("create-on-push: no ECR client", fields);
       return aws.error();
     }
-    ecr::EcrAdminClient client(**aws);
-    auto outcome = ensure_repository(client, d.push.repository_name, *settings, log);
+    auto outcome = ensure_repository(**aws, d.push.repository_name, *settings, log);
     if (!outcome) {
       fields["error"] = outcome.error().describe();
       if (outcome.error().retryable) {
@@ -122,13 +122,15 @@ class RepoVerb final : public CliVerb {
       io.err << "error: " << aws.error().describe() << "\n";
       return 1;
     }
-    ecr::EcrAdminClient client(**aws);
-    if (apply_->parsed()) return apply(client, *settings, io);
+    if (apply_->parsed()) {
+      ecr::EcrAdminClient client(**aws);
+      return apply(client, *settings, io);
+    }
     if (!settings->allows(name_)) {
       io.err << "error: " << name_ << " is denied by REPO_ALLOW/REPO_DENY\n";
       return 1;
     }
-    auto outcome = ensure_repository(client, name_, *settings, session.logger());
+    auto outcome = ensure_repository(**aws, name_, *settings, session.logger());
     if (!outcome) {
       io.err << "error: " << outcome.error().describe() << "\n";
       return 1;
@@ -171,8 +173,9 @@ class RepoVerb final : public CliVerb {
 
 }  // namespace
 
-Result<EnsureOutcome> ensure_repository(ecr::EcrAdminClient& client, const std::string& repository_name,
+Result<EnsureOutcome> ensure_repository(aws::AwsClient& ecr_api, const std::string& repository_name,
                                         const RepositorySettings& settings, Logger& logger) {
+  ecr::EcrAdminClient client(ecr_api);
   EnsureOutcome out;
   auto created = client.create_repository(settings.create_request(repository_name));
   if (!created) {
@@ -188,7 +191,8 @@ Result<EnsureOutcome> ensure_repository(ecr::EcrAdminClient& client, const std::
   // The repository exists now: a failed follow-up is reported, not retried by Lambda, because a retry would find
   // the repository and (rightly) leave it alone.
   if (settings.lifecycle_policy) {
-    auto r = client.put_lifecycle_policy({repository_name, std::nullopt, *settings.lifecycle_policy});
+    ecr::LifecycleClient lifecycle(ecr_api);
+    auto r = lifecycle.put_lifecycle_policy({repository_name, std::nullopt, *settings.lifecycle_policy});
     if (!r) out.problems.push_back(r.error().describe());
   }
   if (settings.repository_policy) {

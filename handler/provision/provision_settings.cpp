@@ -17,6 +17,7 @@ namespace {
 const char* const kPushEvents[] = {"InitiateLayerUpload", "BatchCheckLayerAvailability", "UploadLayerPart",
                                    "CompleteLayerUpload", "PutImage"};
 constexpr const char* kEcrEventSource = "ecr.amazonaws.com";
+constexpr const char* kEcrEventBridgeSource = "aws.ecr";
 constexpr const char* kCloudTrailDetailType = "AWS API Call via CloudTrail";
 constexpr const char* kNotFound = "RepositoryNotFoundException";
 
@@ -247,9 +248,12 @@ Result<RepositorySettings> load_settings(const Environment& env) {
   return settings_from_json(overrides, std::move(s));
 }
 
+bool is_cloudtrail_event(const Json::Value& event) {
+  return event.isObject() && get_string(event, "detail-type").value_or("") == kCloudTrailDetailType;
+}
+
 bool is_ecr_cloudtrail_event(const Json::Value& event) {
-  return event.isObject() && get_string(event, "source").value_or("") == "aws.ecr" &&
-         get_string(event, "detail-type").value_or("") == kCloudTrailDetailType;
+  return is_cloudtrail_event(event) && get_string(event, "source").value_or("") == kEcrEventBridgeSource;
 }
 
 EventDecision decide_event(const Json::Value& event) {
@@ -269,8 +273,10 @@ EventDecision decide_event(const Json::Value& event) {
     d.push.pusher = get_string(*who, "arn").value_or(get_string(*who, "principalId").value_or(
         get_string(*who, "type").value_or("")));
   }
-  if (get_string(*detail, "eventSource").value_or("") != kEcrEventSource) {
-    d.reason = "eventSource is not ecr.amazonaws.com";
+  const std::string source = get_string(event, "source").value_or("");
+  const std::string event_source = get_string(*detail, "eventSource").value_or("");
+  if (source != kEcrEventBridgeSource || event_source != kEcrEventSource) {
+    d.reason = "source " + source + " / eventSource " + event_source + " is not ECR";
     return d;
   }
   const auto code = get_string(*detail, "errorCode");

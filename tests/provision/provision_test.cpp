@@ -144,6 +144,13 @@ TEST(Events, CreatesOnlyForAPushThatFoundNoRepository) {
     EXPECT_TRUE(is_ecr_cloudtrail_event(sample(ignored))) << ignored;
     EXPECT_EQ(decide_event(sample(ignored)).kind, EventKind::ignore) << ignored;
   }
+  for (const char* push : {"batch_check_missing", "put_image_missing"}) {
+    EXPECT_EQ(decide_event(sample(push)).kind, EventKind::create) << push;
+  }
+  // Another service's CloudTrail record (a wider rule): the mode takes it, to answer it as ignored.
+  EXPECT_TRUE(is_cloudtrail_event(sample("other_service")));
+  EXPECT_FALSE(is_ecr_cloudtrail_event(sample("other_service")));
+  EXPECT_EQ(decide_event(sample("other_service")).kind, EventKind::ignore);
   Json::Value other_registry = sample("push_to_missing");
   other_registry["detail"]["requestParameters"]["registryId"] = "210987654321";
   EXPECT_EQ(decide_event(other_registry).kind, EventKind::ignore);
@@ -157,6 +164,7 @@ TEST(Events, CreatesOnlyForAPushThatFoundNoRepository) {
   schedule["source"] = "aws.events";
   schedule["detail-type"] = "Scheduled Event";
   EXPECT_FALSE(is_ecr_cloudtrail_event(schedule));
+  EXPECT_FALSE(is_cloudtrail_event(schedule));
 }
 
 // ---- against localaws ------------------------------------------------------------------------------------------
@@ -286,7 +294,7 @@ TEST(ProvisionMode, LeavesSomeoneElsesExistingRepositoryUntouched) {
 TEST(ProvisionMode, AnswersIgnoredAndMalformedEventsAsSuccessAndLogsTheMalformedOne) {
   World w(governed());
   auto mode = make_provision_event_mode(*w.session);
-  for (const char* name : {"successful_push", "describe_missing", "access_denied"}) {
+  for (const char* name : {"successful_push", "describe_missing", "access_denied", "other_service"}) {
     EXPECT_EQ(answer_of(mode->handle(sample(name), InvocationInfo{"r", {}, ""}))["status"].asString(), "ignored");
   }
   Json::Value broken = sample("push_to_missing");

@@ -1,8 +1,9 @@
 #pragma once
-// Repository administration over the awsJson 1.1 core: creating a repository with its settings, tags, lifecycle and
-// repository policies, and the repository creation templates ECR applies when it creates a repository itself
-// (appliedFor CREATE_ON_PUSH, launched Dec 2025; shared/docs/ecr-api.md §6). Members keep the model's names
-// (botocore ecr/2015-09-21 service-2.json) in snake_case.
+// Repository administration over the awsJson 1.1 core: creating a repository with its settings and tags, its
+// repository policy, and the repository creation templates ECR applies when it creates a repository itself
+// (appliedFor CREATE_ON_PUSH, launched Dec 2025; shared/docs/ecr-api.md §6). Lifecycle policies are
+// LifecycleClient's (lifecycle_client.hpp). Members keep the model's names (botocore ecr/2015-09-21
+// service-2.json) in snake_case.
 #include <json/value.h>
 
 #include <optional>
@@ -43,12 +44,6 @@ struct RepositoryDetail {
 struct TagResourceRequest {
   std::string resource_arn;
   std::vector<Tag> tags;
-};
-
-struct PutLifecyclePolicyRequest {
-  std::string repository_name;
-  std::optional<std::string> registry_id;
-  std::string lifecycle_policy_text;
 };
 
 struct SetRepositoryPolicyRequest {
@@ -96,7 +91,6 @@ class EcrAdminClient {
 
   Result<RepositoryDetail> create_repository(const CreateRepositoryRequest& request, aws::CallOptions options = {});
   Result<void> tag_resource(const TagResourceRequest& request, aws::CallOptions options = {});
-  Result<void> put_lifecycle_policy(const PutLifecyclePolicyRequest& request, aws::CallOptions options = {});
   Result<void> set_repository_policy(const SetRepositoryPolicyRequest& request, aws::CallOptions options = {});
 
   Result<RepositoryCreationTemplate> create_repository_creation_template(const RepositoryCreationTemplate& t,

@@ -16,6 +16,7 @@
 #include "ecrs/common/log.hpp"
 #include "ecrs/common/result.hpp"
 #include "ecrs/common/system.hpp"
+#include "ecrs/aws/client.hpp"
 #include "ecrs/ecr/admin_client.hpp"
 #include "ecrs/handler/modes.hpp"
 
@@ -73,10 +74,14 @@ struct EventDecision {
   std::string reason;  // why ignored / malformed
   PushEvent push;      // for create (and, as far as read, for the others)
 };
-// The EventBridge envelope: source aws.ecr, detail-type "AWS API Call via CloudTrail".
+// Any EventBridge delivery of a CloudTrail record (detail-type "AWS API Call via CloudTrail"), the events this
+// mode answers: a record from another service (a rule wider than ours) is answered "ignored", not left to fail as
+// an unknown event shape, which Lambda would retry.
+bool is_cloudtrail_event(const Json::Value& event);
+// The same envelope from ECR: source aws.ecr.
 bool is_ecr_cloudtrail_event(const Json::Value& event);
-// create: detail.eventSource ecr.amazonaws.com, a push API's eventName, errorCode RepositoryNotFoundException and
-// a repositoryName in requestParameters naming this account's registry.
+// create: source aws.ecr, detail.eventSource ecr.amazonaws.com, a push API's eventName, errorCode
+// RepositoryNotFoundException and a repositoryName in requestParameters naming this account's registry.
 EventDecision decide_event(const Json::Value& event);
 
 // Outcome of creating one repository.
@@ -87,10 +92,10 @@ struct EnsureOutcome {
   std::string repository_arn;
   std::vector<std::string> problems;  // follow-up calls that failed (incomplete)
 };
-// CreateRepository with the settings (tags included), then PutLifecyclePolicy and SetRepositoryPolicy. An
-// existing repository is success and left untouched: it may be someone else's. Any other CreateRepository error is
-// returned.
-Result<EnsureOutcome> ensure_repository(ecr::EcrAdminClient& client, const std::string& repository_name,
+// CreateRepository with the settings (tags included; EcrAdminClient), then PutLifecyclePolicy (LifecycleClient)
+// and SetRepositoryPolicy. An existing repository is success and left untouched: it may be someone else's. Any
+// other CreateRepository error is returned.
+Result<EnsureOutcome> ensure_repository(aws::AwsClient& ecr_api, const std::string& repository_name,
                                         const RepositorySettings& settings, Logger& logger);
 
 // Registry hooks (handler/modes/registry.cpp).
