@@ -156,7 +156,7 @@ std::vector<RepositoryPreviewResult> preview_repositories(ecr::EcrClient& ecr, c
     const auto evaluation = lifecycle::evaluate_policy(policy, *images, now);
     auto preview = lifecycle::make_repository_preview(r.repository_name, *images, evaluation);
     if (in_use) {
-      auto digests = in_use(r.repository_name);
+      auto digests = in_use(r.repository_name, *images);
       if (!digests) {
         r.error = digests.error();
         return;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "ecrs/common/json.hpp"
+#include "ecrs/handler/lifecycle_in_use.hpp"
 #include "ecrs/handler/lifecycle_mode.hpp"
 #include "ecrs/lifecycle/policy_validator.hpp"
 
@@ -51,6 +52,23 @@ std::string join_tags(const std::vector<std::string>& tags) {
   return s;
 }
 
+constexpr const char* kPreviewFooter = R"(Images in use: before evaluating, preview scans the account, in the current region, for what
+runs images, as `ecr-sweeper clean` does: ECS running tasks (each container's image and the digest it
+resolved), ECS services (desired count 0 too) with every deployment's task definition (PRIMARY, ACTIVE,
+rollback), Lambda functions of package type Image (every published version, $LATEST and alias targets)
+and App Runner image services. Tags are resolved to digests against each repository's listing. An image
+the policy would expire that something uses is flagged: "IN USE" in text, "inUse": true in JSON.
+NOT covered: EKS / Kubernetes pods, EventBridge Scheduler and ECS scheduled tasks, AWS Batch.
+The scan calls sts:GetCallerIdentity, ecs:ListClusters/ListServices/DescribeServices/ListTasks/
+DescribeTasks/DescribeTaskDefinition, lambda:ListFunctions/ListVersionsByFunction/ListAliases/GetFunction
+and apprunner:ListServices/DescribeService. If any call fails, preview stops with exit 1 naming the
+call; --no-in-use skips the scan (then nothing is flagged).
+
+--output json prints one object:
+  {"repositories": [{"repositoryName": ..., "expire": [{"imageDigest": ..., "imageTags": [...],
+   "rulePriority": N, "inUse": bool}], "transition": [...], "kept": N}]}
+Exit codes: 0 done, 1 a call or the in-use scan failed, 2 usage or an invalid policy.)";
+
 void print_findings(std::ostream& os, const lifecycle::ValidationReport& report) {
   for (const auto& f : report.findings) {
     os << lifecycle::to_string(f.severity) << ' ' << (f.path.empty() ? "<policy>" : f.path);
@@ -77,6 +95,9 @@ class LifecycleVerb final : public CliVerb {
     add_selection(*preview_);
     preview_->add_option("--output", output_, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
     preview_->add_flag("--remote", remote_, "Also run ECR's StartLifecyclePolicyPreview and diff it against ours");
+    preview_->add_flag("--no-in-use", no_in_use_,
+                       "Skip the in-use scan (for credentials without ECS/Lambda/App Runner read access)");
+    preview_->footer(kPreviewFooter);
 
     apply_ = root_->add_subcommand("apply", "Put the policy on every matching repository (diff, confirm, apply)");
     apply_->add_option("policy", policy_path_, "Policy JSON file")->required();
@@ -148,9 +169,26 @@ class LifecycleVerb final : public CliVerb {
       io.err << "ecr-sweeper: " << policy.error().describe() << '\n';
       return kExitUsage;
     }
+    // The scan comes first and is all or nothing: unflagged output from a half-finished scan would read as
+    // "nothing in use".
+    InUseLookup in_use = options_.in_use;
+    std::string in_use_note;
+    if (no_in_use_) {
+      in_use = nullptr;
+      in_use_note = "in use: not scanned (--no-in-use); images in use are not flagged";
+    } else if (!in_use) {
+      auto scanned = scan_lifecycle_in_use(session);
+      if (!scanned) {
+        io.err << "ecr-sweeper: the in-use scan failed, nothing was previewed: " << scanned.error().describe()
+               << "\n(pass --no-in-use to preview without flagging images in use)\n";
+        return kExitFailed;
+      }
+      in_use_note = describe_scan(*scanned);
+      in_use = make_in_use_lookup(std::make_shared<const LifecycleInUse>(std::move(*scanned)));
+    }
     ecr::EcrClient ecr(client);
     const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(session.clock().now());
-    auto results = preview_repositories(ecr, *policy, repositories, now, options_.in_use, concurrency_);
+    auto results = preview_repositories(ecr, *policy, repositories, now, in_use, concurrency_);
 
     int rc = kExitOk;
     std::vector<lifecycle::RepositoryPreview> previews;
@@ -199,6 +237,8 @@ class LifecycleVerb final : public CliVerb {
         }
       }
       io.out << to_compact_json(doc) << '\n';
+      // stdout stays the documented document; a script's log still learns that inUse was not looked at.
+      if (no_in_use_) io.err << "ecr-sweeper: " << in_use_note << '\n';
       return rc;
     }
 
@@ -246,6 +286,7 @@ class LifecycleVerb final : public CliVerb {
     io.out << previews.size() << " repositories, " << total_expire << " images would expire";
     if (total_in_use > 0) io.out << ", " << total_in_use << " of them IN USE";
     io.out << '\n';
+    if (!in_use_note.empty()) io.out << in_use_note << '\n';
     return rc;
   }
 
@@ -318,6 +359,7 @@ class LifecycleVerb final : public CliVerb {
   std::string tag_;
   std::string output_ = "text";
   bool remote_ = false;
+  bool no_in_use_ = false;
   bool yes_ = false;
   int concurrency_ = kDefaultLifecycleConcurrency;
 };

@@ -1,88 +1,41 @@
 #pragma once
-// An in-process ecr-sweeper over LocalAws for the clean verb and the scheduled mode: an AwsSession on a
-// MapEnvironment pointing every service at the emulator (credentials test:test), and a seeded world with images
-// in use in every way the scan knows.
+// An in-process ecr-sweeper over LocalAws for the clean verb and the scheduled mode (the shared CliVerbHarness),
+// and a seeded world with images in use in every way the scan knows.
 #include <gtest/gtest.h>
 
-#include <CLI/CLI.hpp>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "ecrs/common/log.hpp"
-#include "ecrs/common/system.hpp"
 #include "ecrs/handler/clean_mode.hpp"
 #include "ecrs/localaws/localaws.hpp"
+#include "support/cli_verb_harness.hpp"
 
 namespace ecrs::clean_test {
 
 inline constexpr const char* kAccount = "123456789012";
 inline constexpr const char* kRegion = "us-east-1";
 
-inline std::map<std::string, std::string> session_env(const std::string& endpoint,
-                                                      const std::map<std::string, std::string>& extra = {}) {
-  std::map<std::string, std::string> env{{"AWS_ENDPOINT_URL", endpoint},
-                                         {"AWS_REGION", kRegion},
-                                         {"AWS_ACCESS_KEY_ID", "test"},
-                                         {"AWS_SECRET_ACCESS_KEY", "test"},
-                                         {"AWS_EC2_METADATA_DISABLED", "true"},
-                                         {"AWS_CONFIG_FILE", "/dev/null"},
-                                         {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}};
-  for (const auto& [k, v] : extra) env[k] = v;
-  return env;
-}
+using test_support::VerbRun;
 
-struct VerbRun {
-  int rc = -1;
-  std::string out;
-  std::string err;
-};
-
-class Session {
+// The clean verb and the scheduled mode in process over `endpoint` (tests/support/cli_verb_harness.hpp); `extra`
+// adds the mode's environment (KEEP_COUNT, DRY_RUN, ...). Logs captured at info, as the function logs.
+class Session : public test_support::CliVerbHarness {
  public:
   explicit Session(const std::string& endpoint, const std::map<std::string, std::string>& extra = {})
-      : env_(session_env(endpoint, extra)), logger_(sink_, clock_, LogLevel::info),
-        session_(env_, clock_, sleeper_, random_, logger_) {}
-  handler::AwsSession& get() { return session_; }
-  CaptureSink& sink() { return sink_; }
+      : CliVerbHarness(test_support::local_cli_env(endpoint, extra), LogLevel::info) {}
+  handler::AwsSession& get() { return session(); }
 
-  // `ecr-sweeper clean ARGS...` parsed by CLI11 as the binary would; a parse error is exit 2.
+  // `ecr-sweeper clean ARGS...`; a parse error is exit 2.
   VerbRun clean(std::vector<std::string> args, std::optional<bool> table = false) {
-    CLI::App app("ecr-sweeper");
     auto verb = handler::make_clean_verb(handler::clean::CleanVerbOptions{table});
-    CLI::App* sub = verb->add_to(app);
-    args.insert(args.begin(), {"ecr-sweeper", "clean"});
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    VerbRun r;
-    try {
-      app.parse(static_cast<int>(argv.size()), argv.data());
-    } catch (const CLI::ParseError& e) {
-      r.err = e.what();
-      r.rc = app.exit(e, null_out_, null_out_) == 0 ? 0 : 2;
-      return r;
-    }
-    EXPECT_TRUE(sub->parsed());
-    std::ostringstream out, err;
-    handler::CliContext io{out, err, false, &sink_};
-    r.rc = verb->run(session_, io);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
+    args.insert(args.begin(), "clean");
+    return run(*verb, std::move(args));
   }
-
- private:
-  std::ostringstream null_out_;
-  MapEnvironment env_;
-  SystemClock clock_;
-  RealSleeper sleeper_;
-  SystemRandom random_;
-  CaptureSink sink_;
-  Logger logger_;
-  handler::AwsSession session_;
 };
 
 inline std::string uri(const std::string& repo) {

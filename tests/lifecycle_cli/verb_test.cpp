@@ -115,7 +115,7 @@ TEST_F(LifecycleCli, PreviewJsonListsWhatExpiresInTwoHundredRepositoriesInTheDoc
   // The in-use seam: one image the policy would expire is running somewhere.
   const std::string running = untagged.at("app-007").front();
   handler::LifecycleVerbOptions options;
-  options.in_use = [&](const std::string& repo) -> Result<std::set<std::string>> {
+  options.in_use = [&](const std::string& repo, const std::vector<lifecycle::Image>&) -> Result<std::set<std::string>> {
     if (repo == "app-007") return std::set<std::string>{running};
     return std::set<std::string>{};
   };
@@ -152,7 +152,7 @@ TEST_F(LifecycleCli, PreviewTextSaysWhyAndFlagsImagesInUse) {
   TempFile policy("policy.json", kUntaggedPolicy);
   Session session(aws_.endpoint());
   handler::LifecycleVerbOptions options;
-  options.in_use = [&](const std::string&) -> Result<std::set<std::string>> {
+  options.in_use = [&](const std::string&, const std::vector<lifecycle::Image>&) -> Result<std::set<std::string>> {
     return std::set<std::string>{untagged.at("app-001")[1]};
   };
   const auto r = session.run({"lifecycle", "preview", policy.path(), "--repos", "app-001", "team/*"}, options);

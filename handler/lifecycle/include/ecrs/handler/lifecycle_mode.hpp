@@ -20,7 +20,8 @@ inline constexpr const char* kRepositoryPatternProperty = "RepositoryPattern";
 inline constexpr const char* kLifecyclePhysicalIdPrefix = "ecr-sweeper:lifecycle:";
 
 struct LifecycleVerbOptions {
-  // Which digests are in use, per repository (the scheduled-cleanup in-use scan plugs in here); unset: none.
+  // Which digests are in use, per repository. Unset: `preview` runs the scheduled-cleanup in-use scan over the
+  // account (lifecycle_in_use.hpp) unless --no-in-use; tests set it to skip the scan.
   InUseLookup in_use;
   // Asks `question` and reads the answer; nullopt when nobody can answer (stdin is not a terminal). Unset: the
   // process's terminal.

@@ -52,8 +52,10 @@ Result<std::vector<std::string>> select_repositories(ecr::EcrClient& ecr, const 
 Result<std::vector<lifecycle::Image>> describe_all_images(ecr::EcrClient& ecr, const std::string& repository,
                                                           const std::optional<std::string>& registry_id);
 
-// The in-use seam: digests in use in `repository` (ECS tasks, Lambda functions, ...). Empty set: none.
-using InUseLookup = std::function<Result<std::set<std::string>>(const std::string& repository)>;
+// The in-use seam: digests of `images` (the repository's listing, for resolving tag references) in use in
+// `repository` (ECS tasks, Lambda functions, ...; lifecycle_in_use.hpp). Empty set: none.
+using InUseLookup = std::function<Result<std::set<std::string>>(const std::string& repository,
+                                                                const std::vector<lifecycle::Image>& images)>;
 
 struct RepositoryPreviewResult {
   std::string repository_name;
