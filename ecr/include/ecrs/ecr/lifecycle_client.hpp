@@ -37,7 +37,6 @@ struct LifecyclePolicyResponse {
   std::optional<double> last_evaluated_at;  // epoch seconds (Get/Delete only)
 };
 
-// Named apart from admin_client.hpp's PutLifecyclePolicyRequest (same members), which this header must coexist with.
 struct PutLifecyclePolicyInput {
   std::string repository_name;
   std::optional<std::string> registry_id;
