@@ -273,7 +273,7 @@ TEST_F(SweepBinaryTest, NearTheDeadlineItRepliesPartialWithACursorAndARerunFromI
 
 TEST_F(SweepBinaryTest, TheReportIsValidJsonWellUnderStepFunctionsPayloadLimitForALargeRegistry) {
   // 400 more opted-in repositories with 200-character names and one old image each: exact totals, at most
-  // kSweepReportMaxRepositories rows.
+  // kSweepReportMaxRepositories rows. (Only here, not in process too: the bound is the reply's, so the binary's.)
   constexpr int kRepositories = 400;
   auto& ecr = registry_.ecr();
   const auto old = std::chrono::system_clock::now() - std::chrono::hours(24 * 100);
