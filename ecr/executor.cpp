@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <exception>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -271,26 +272,63 @@ Result<Listing> Run::list_all() {
 // tagged digests finds them at ceil(tagged/100) DescribeImages calls instead of one per 100 of everything. An
 // untagged index still works out: its children fail with ImageReferencedByManifestList and go in a later wave.
 Result<ImageRelations> Run::relations_for(const Listing& listing) {
-  std::vector<ImageDetail> details;
-  std::vector<std::string> indexes;
-  for (std::size_t i = 0; i < listing.tagged_digests.size(); i += kMaxImageIdsPerCall) {
+  // The DescribeImages calls are independent reads, so they run side by side like the deletes: one at a time
+  // they were the longest part of a pass (61 round trips for 10,000 tagged images, against 101 deletes 8 wide).
+  // Replies are kept per chunk and merged in listing order, so the result does not depend on timing.
+  struct Described {
+    std::optional<Result<DescribeImagesResponse>> reply;
+    aws::CallStats stats{};
+  };
+  const std::size_t n = listing.tagged_digests.size();
+  std::vector<Described> described((n + kMaxImageIdsPerCall - 1) / kMaxImageIdsPerCall);
+  auto describe = [&](std::size_t c) {
     DescribeImagesRequest req;
     req.repository_name = opts_.repository;
     req.registry_id = opts_.registry_id;
-    const std::size_t end = std::min(listing.tagged_digests.size(), i + kMaxImageIdsPerCall);
-    for (std::size_t j = i; j < end; ++j) req.image_ids.push_back(ImageId{listing.tagged_digests[j], ""});
-    aws::CallStats stats{};
-    aws::CallOptions call;
-    call.stats = &stats;
-    call.max_attempts = kMaxReadAttempts;
-    auto got = client_.describe_images(req, call);
-    add_stats(report_, stats, &EmptyReport::describe_calls);
-    if (!got) {
-      // An image deleted since the listing fails the whole call; ordering is an optimisation, so go on.
-      if (got.error().code == kImageNotFound) continue;
-      return got.error();
+    const std::size_t end = std::min(n, (c + 1) * kMaxImageIdsPerCall);
+    for (std::size_t j = c * kMaxImageIdsPerCall; j < end; ++j) {
+      req.image_ids.push_back(ImageId{listing.tagged_digests[j], ""});
     }
-    for (auto& d : got->image_details) {
+    aws::CallOptions call;
+    call.stats = &described[c].stats;
+    call.max_attempts = kMaxReadAttempts;
+    auto reply = client_.describe_images(req, call);
+    if (reply) {
+      // Only indexes and referrers (a subject) shape the plan: drop the rest now, so a large repository's
+      // details are not held twice while the chunks are merged.
+      std::erase_if(reply->image_details, [](const ImageDetail& d) {
+        return !is_index_media_type(d.image_manifest_media_type) && d.subject_manifest_digest.empty() &&
+               d.child_digests.empty();
+      });
+    }
+    described[c].reply = std::move(reply);
+  };
+  const std::size_t workers =
+      std::min(described.size(), static_cast<std::size_t>(std::clamp(opts_.max_concurrency, 1, kMaxWorkers)));
+  if (workers <= 1) {
+    for (std::size_t c = 0; c < described.size(); ++c) describe(c);
+  } else {
+    std::atomic<std::size_t> next{0};
+    std::vector<std::jthread> threads;
+    threads.reserve(workers);
+    for (std::size_t w = 0; w < workers; ++w) {
+      threads.emplace_back([&] {
+        for (std::size_t c = next++; c < described.size(); c = next++) describe(c);
+      });
+    }
+    threads.clear();  // joins
+  }
+
+  std::vector<ImageDetail> details;
+  std::vector<std::string> indexes;
+  for (auto& [reply, stats] : described) {
+    add_stats(report_, stats, &EmptyReport::describe_calls);
+    if (!*reply) {
+      // An image deleted since the listing fails the whole call; ordering is an optimisation, so go on.
+      if (reply->error().code == kImageNotFound) continue;
+      return reply->error();
+    }
+    for (auto& d : (*reply)->image_details) {
       if (is_index_media_type(d.image_manifest_media_type)) indexes.push_back(d.image_digest);
       details.push_back(std::move(d));
     }
