@@ -1,4 +1,4 @@
-#include "apprunner_service.hpp"
+#include "world_services.hpp"
 
 #include "ecrs/common/json.hpp"
 

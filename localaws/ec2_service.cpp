@@ -1,4 +1,4 @@
-#include "ec2_service.hpp"
+#include "world_services.hpp"
 
 namespace ecrs::localaws {
 

@@ -1,4 +1,4 @@
-#include "ecs_service.hpp"
+#include "world_services.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "lambda_service.hpp"
+#include "world_services.hpp"
 
 #include "ecrs/sigv4/signer.hpp"
 

@@ -5,16 +5,12 @@
 #include <stdexcept>
 
 #include "admin_service.hpp"
-#include "apprunner_service.hpp"
 #include "cloudformation_service.hpp"
 #include "aws_protocols.hpp"
-#include "ec2_service.hpp"
-#include "ecs_service.hpp"
-#include "lambda_service.hpp"
-#include "sts_service.hpp"
 #include "ecrs/common/json.hpp"
 #include "ecrs/localaws/ecr_service.hpp"
 #include "http_server.hpp"
+#include "world_services.hpp"
 
 namespace ecrs::localaws {
 namespace {

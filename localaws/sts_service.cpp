@@ -1,4 +1,4 @@
-#include "sts_service.hpp"
+#include "world_services.hpp"
 
 #include <ctime>
 
