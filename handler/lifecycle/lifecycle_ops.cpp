@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "ecrs/cleanup/image_ref.hpp"
 #include "ecrs/common/json.hpp"
 
 namespace ecrs::handler {
@@ -31,24 +32,7 @@ void run_bounded(std::size_t count, int workers, const std::function<void(std::s
 }
 
 bool matches_repository_pattern(std::string_view pattern, std::string_view name) {
-  // Iterative glob with single-star backtracking: linear in practice, no recursion on hostile patterns.
-  std::size_t p = 0, s = 0, star = std::string_view::npos, mark = 0;
-  while (s < name.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == name[s])) {
-      ++p;
-      ++s;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = s;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      s = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
+  return cleanup::glob_match(pattern, name);  // the same `*`/`?` globs `clean --repositories` takes
 }
 
 Result<std::vector<std::string>> select_repositories(ecr::EcrClient& ecr, const RepositorySelector& selector,
