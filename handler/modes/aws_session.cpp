@@ -3,12 +3,12 @@
 
 #include "ecrs/aws/curl_transport.hpp"
 #include "ecrs/aws/retry.hpp"
-#include "ecrs/handler/modes.hpp"
+#include "ecrs/handler/aws_session.hpp"
 
 namespace ecrs::handler {
 
 struct AwsSession::Impl {
-  std::optional<std::string> region_override;
+  SessionOptions options;
   std::mutex mu;
   std::unique_ptr<aws::CurlTransport> transport;
   std::shared_ptr<aws::CredentialsProvider> credentials;
@@ -23,13 +23,17 @@ struct AwsSession::Impl {
 
 AwsSession::AwsSession(const Environment& env, const Clock& clock, Sleeper& sleeper, Random& random, Logger& logger,
                        std::optional<std::string> region_override)
+    : AwsSession(env, clock, sleeper, random, logger, SessionOptions{std::move(region_override), {}, {}, false}) {}
+
+AwsSession::AwsSession(const Environment& env, const Clock& clock, Sleeper& sleeper, Random& random, Logger& logger,
+                       SessionOptions options)
     : impl_(std::make_unique<Impl>()), env_(&env), clock_(&clock), sleeper_(&sleeper), random_(&random), logger_(&logger) {
-  impl_->region_override = std::move(region_override);
+  impl_->options = std::move(options);
 }
 
 AwsSession::~AwsSession() = default;
 
-Result<std::string> AwsSession::region() { return aws::resolve_region(impl_->region_override, *env_); }
+Result<std::string> AwsSession::region() { return aws::resolve_region(impl_->options.region, *env_); }
 
 aws::Transport& AwsSession::transport() {
   std::lock_guard lock(impl_->mu);
