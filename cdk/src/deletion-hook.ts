@@ -100,7 +100,5 @@ export class DeletionHook extends Construct {
         },
       } : undefined,
     });
-    // The hook must not be invoked before it may invoke the function.
-    this.hook.node.addDependency(executionRole);
   }
 }

@@ -1,4 +1,4 @@
-import { CfnResource, CustomResource, Duration, Stack, Token } from 'aws-cdk-lib';
+import { CustomResource, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -150,12 +150,8 @@ export class EmptyOnDelete extends Construct {
     });
     // The permissions must outlive the emptying: deleted only after this resource.
     this.resource.node.addDependency(this.provider.selfInvokePolicy, this.provider.invokeConfig);
-    // Deletion runs in reverse dependency order, so an owned repository is emptied before it is deleted.
-    // RepositoryName's Ref already implies it; DependsOn states it even where a name was passed as a string.
-    const owned = props.repository.node.defaultChild;
-    if (owned instanceof CfnResource && Stack.of(owned) === Stack.of(this)) {
-      this.resource.node.addDependency(owned);
-    }
+    // Deletion runs in reverse dependency order: RepositoryName's Ref to an owned repository makes this resource
+    // (the emptying) go before the repository. An explicit DependsOn would repeat it (cfn-lint W3005).
   }
 }
 
