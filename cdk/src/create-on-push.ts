@@ -4,6 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { HandlerPackageProps, LogLevel, SweeperFunction } from './handler-package';
 
@@ -28,8 +29,10 @@ export interface CreateOnPushProps extends HandlerPackageProps {
   readonly allowPatterns?: string[];
   /** Globs never created (REPO_DENY). @default [] */
   readonly denyPatterns?: string[];
-  /** @default 'info' */
+  /** ECRS_LOG_LEVEL and Lambda's ApplicationLogLevel (JSON logs). @default 'info' */
   readonly logLevel?: LogLevel;
+  /** Notified when the Failures alarm fires. @default the alarm only changes state */
+  readonly alarmTopic?: sns.ITopic;
   /** @default logs.RetentionDays.TWO_WEEKS */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -46,10 +49,12 @@ export class CreateOnPush extends Construct {
       roleDescription: 'ecr-sweeper create-on-push, least privilege to create repositories in this Region',
       // One CreateRepository and up to two policy calls; docker retries the push meanwhile.
       timeout: Duration.seconds(30),
+      mode: 'create-on-push',
+      logLevel: props.logLevel,
+      alarmTopic: props.alarmTopic,
       memorySize: 128,
       logRetention: props.logRetention ?? logs.RetentionDays.TWO_WEEKS,
       environment: {
-        ECRS_LOG_LEVEL: props.logLevel ?? 'info',
         REPO_TAG_MUTABILITY: props.tagMutability ?? 'IMMUTABLE',
         REPO_SCAN_ON_PUSH: (props.scanOnPush ?? true) ? 'true' : 'false',
         REPO_KMS_KEY: props.kmsKey?.keyArn ?? '',

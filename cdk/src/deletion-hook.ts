@@ -2,6 +2,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { HandlerPackageProps, LogLevel, SweeperFunction } from './handler-package';
 
@@ -21,8 +22,10 @@ export interface DeletionHookProps extends HandlerPackageProps {
   readonly repositoryScope?: string;
   /** Most concurrent BatchDeleteImage calls (ECRS_CONCURRENCY). @default 8 */
   readonly concurrency?: number;
-  /** @default 'info' */
+  /** ECRS_LOG_LEVEL and Lambda's ApplicationLogLevel (JSON logs). @default 'info' */
   readonly logLevel?: LogLevel;
+  /** Notified when the Failures alarm fires. @default the alarm only changes state */
+  readonly alarmTopic?: sns.ITopic;
   /** @default logs.RetentionDays.TWO_WEEKS */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -53,9 +56,12 @@ export class DeletionHook extends Construct {
       roleDescription: 'ecr-sweeper deletion hook function, least privilege to empty repositories in scope',
       // Hooks wait about 30 s for the function; the rest continues through IN_PROGRESS and callbackContext.
       timeout: Duration.seconds(30),
+      mode: 'hook',
+      logLevel: props.logLevel,
+      alarmTopic: props.alarmTopic,
       memorySize: 256,
       logRetention: props.logRetention ?? logs.RetentionDays.TWO_WEEKS,
-      environment: { ECRS_LOG_LEVEL: props.logLevel ?? 'info', ECRS_CONCURRENCY: String(concurrency) },
+      environment: { ECRS_CONCURRENCY: String(concurrency) },
     });
     this.handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'EmptyRepositoriesInScope',

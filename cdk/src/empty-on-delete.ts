@@ -83,8 +83,9 @@ export class EmptyOnDeleteProvider extends Construct {
       // Each link of the continuation chain; the handler hands over before its deadline.
       timeout: Duration.seconds(LINK_SECONDS),
       memorySize: 256,
+      mode: 'custom-resource',
       logRetention: logs.RetentionDays.TWO_WEEKS,
-      environment: { ECRS_MAX_INVOCATIONS: String(budget.links), ECRS_LOG_LEVEL: 'info' },
+      environment: { ECRS_MAX_INVOCATIONS: String(budget.links) },
     });
     this.selfInvokePolicy = new iam.Policy(this, 'SelfInvoke', {
       roles: [this.handler.role],

@@ -1,9 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 
 /**
@@ -19,6 +22,19 @@ export interface HandlerPackageProps {
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+// Lambda's ApplicationLogLevel for each of the handler's levels: with JSON logs Lambda reads each line's "level".
+const APPLICATION_LOG_LEVELS: Record<LogLevel, lambda.ApplicationLogLevel> = {
+  debug: lambda.ApplicationLogLevel.DEBUG,
+  info: lambda.ApplicationLogLevel.INFO,
+  warn: lambda.ApplicationLogLevel.WARN,
+  error: lambda.ApplicationLogLevel.ERROR,
+};
+
+// The runtime writes one embedded-metric record per invocation: namespace ecr-sweeper, metric Failures, dimension
+// Mode (the templates' Failures alarms read the same).
+export const METRIC_NAMESPACE = 'ecr-sweeper';
+export type SweeperMode = 'custom-resource' | 'hook' | 'scheduled-cleanup' | 'create-on-push';
 
 // lib/src/handler-package.js -> <package>/assets
 export const DEFAULT_ASSET_DIRECTORY = path.resolve(__dirname, '..', '..', 'assets');
@@ -46,17 +62,27 @@ export interface SweeperFunctionOptions extends HandlerPackageProps {
   readonly description: string;
   readonly timeout: Duration;
   readonly memorySize: number;
+  /** Besides ECRS_LOG_LEVEL, which logLevel sets. */
   readonly environment: Record<string, string>;
+  readonly logLevel?: LogLevel;
   readonly logRetention: logs.RetentionDays;
+  /** The Mode dimension of the Failures metric this function's invocations write. */
+  readonly mode: SweeperMode;
+  /** Notified when the Failures alarm fires. @default the alarm only changes state */
+  readonly alarmTopic?: sns.ITopic;
   /** Role description; the role starts with no permissions besides its own log group. */
   readonly roleDescription: string;
 }
 
-/** A provided.al2023 function running bootstrap, its own role and a retained log group, as every template has. */
+/**
+ * A provided.al2023 function running bootstrap, its own role, a retained log group with JSON logs, and the alarm
+ * on its mode's Failures metric, as every template has.
+ */
 export class SweeperFunction extends Construct {
   public readonly function: lambda.Function;
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
+  public readonly failuresAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, options: SweeperFunctionOptions) {
     super(scope, id);
@@ -85,7 +111,26 @@ export class SweeperFunction extends Construct {
       timeout: options.timeout,
       memorySize: options.memorySize,
       logGroup: this.logGroup,
-      environment: options.environment,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: APPLICATION_LOG_LEVELS[options.logLevel ?? 'info'],
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      environment: { ECRS_LOG_LEVEL: options.logLevel ?? 'info', ...options.environment },
     });
+    // Missing data is a quiet period, not a failure.
+    this.failuresAlarm = new cloudwatch.Alarm(this, 'FailuresAlarm', {
+      alarmDescription: `ecr-sweeper (${options.mode}) reported a failed run; its JSON log lines say which repository and call`,
+      metric: new cloudwatch.Metric({
+        namespace: METRIC_NAMESPACE,
+        metricName: 'Failures',
+        dimensionsMap: { Mode: options.mode },
+        statistic: cloudwatch.Stats.SUM,
+        period: Duration.minutes(5),
+      }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (options.alarmTopic) this.failuresAlarm.addAlarmAction(new cloudwatchActions.SnsAction(options.alarmTopic));
   }
 }

@@ -3,6 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { HandlerPackageProps, LogLevel, SweeperFunction } from './handler-package';
 
@@ -22,8 +23,10 @@ export interface ScheduledCleanupProps extends HandlerPackageProps {
   readonly regions?: string[];
   /** @default events.Schedule.rate(Duration.days(1)) */
   readonly schedule?: events.Schedule;
-  /** @default 'info' */
+  /** ECRS_LOG_LEVEL and Lambda's ApplicationLogLevel (JSON logs). @default 'info' */
   readonly logLevel?: LogLevel;
+  /** Notified when the Failures alarm fires. @default the alarm only changes state */
+  readonly alarmTopic?: sns.ITopic;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -49,10 +52,12 @@ export class ScheduledCleanup extends Construct {
       roleDescription: 'ecr-sweeper scheduled cleanup, read what runs and delete unused images in this account',
       // The in-use scan of every region, then listing and deleting: Lambda's maximum.
       timeout: Duration.minutes(15),
+      mode: 'scheduled-cleanup',
+      logLevel: props.logLevel,
+      alarmTopic: props.alarmTopic,
       memorySize: 256,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       environment: {
-        ECRS_LOG_LEVEL: props.logLevel ?? 'info',
         DRY_RUN: (props.dryRun ?? true) ? 'true' : 'false',
         KEEP_COUNT: nonNegativeInteger('keepCount', props.keepCount ?? 100),
         KEEP_DAYS: nonNegativeInteger('keepDays', props.keepDays ?? 30),

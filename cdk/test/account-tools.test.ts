@@ -4,6 +4,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { CreateOnPush, DeletionHook, ScheduledCleanup } from '../src';
 import { fakeAssetDirectory } from './fixtures';
 
@@ -24,6 +25,36 @@ function variables(t: Template): Record<string, unknown> {
   assert.equal(fns.length, 1);
   return fns[0].Properties.Environment.Variables;
 }
+
+/** The Failures alarm every template carries: Sum(Failures) > 0 for the mode, missing data not breaching. */
+function expectFailuresAlarm(t: Template, mode: string): void {
+  t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    Namespace: 'ecr-sweeper', MetricName: 'Failures', Dimensions: [{ Name: 'Mode', Value: mode }], Statistic: 'Sum',
+    Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching', EvaluationPeriods: 1,
+  });
+}
+
+describe('every account-wide construct', () => {
+  it('logs JSON at the level it passes the handler, and alarms on its mode\'s Failures, notifying a topic when given', () => {
+    const built: Array<[string, (s: Stack, topic?: sns.ITopic) => void]> = [
+      ['scheduled-cleanup', (s, alarmTopic) => new ScheduledCleanup(s, 'X', { assetDirectory, logLevel: 'debug', alarmTopic })],
+      ['hook', (s, alarmTopic) => new DeletionHook(s, 'X', { assetDirectory, logLevel: 'debug', alarmTopic })],
+      ['create-on-push', (s, alarmTopic) => new CreateOnPush(s, 'X', { assetDirectory, logLevel: 'debug', alarmTopic })],
+    ];
+    for (const [mode, build] of built) {
+      const t = synth((s) => build(s, new sns.Topic(s, 'Topic')));
+      t.hasResourceProperties('AWS::Lambda::Function', {
+        LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'DEBUG', SystemLogLevel: 'WARN' },
+        Environment: { Variables: { ECRS_LOG_LEVEL: 'debug' } },
+      });
+      expectFailuresAlarm(t, mode);
+      const topic = Object.keys(t.findResources('AWS::SNS::Topic'))[0];
+      t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: topic }] });
+      const quiet = synth((s) => build(s));
+      quiet.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: Match.absent() });
+    }
+  });
+});
 
 describe('ScheduledCleanup', () => {
   it("defaults to the template's: a daily dry run keeping 100 images, 30 days, latest and release-*", () => {

@@ -94,8 +94,10 @@ describe('EmptyOnDelete', () => {
     const arm = stackWith((stack) => new EmptyOnDelete(stack, 'E', { repository: new ecr.Repository(stack, 'R'), assetDirectory }));
     arm.hasResourceProperties('AWS::Lambda::Function', {
       Architectures: ['arm64'], Runtime: 'provided.al2023', Handler: 'bootstrap', Timeout: 300,
-      Environment: { Variables: { ECRS_MAX_INVOCATIONS: '4' } },
+      Environment: { Variables: { ECRS_MAX_INVOCATIONS: '4', ECRS_LOG_LEVEL: 'info' } },
+      LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO' },
     });
+    arm.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Failures', Dimensions: [{ Name: 'Mode', Value: 'custom-resource' }] });
     const x86 = stackWith((stack) => new EmptyOnDelete(stack, 'E', {
       repository: new ecr.Repository(stack, 'R'), assetDirectory, architecture: lambda.Architecture.X86_64,
     }));
