@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as readline from 'node:readline';
 import { after, before, it } from 'node:test';
-import { App } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib/core';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildExample } from '../example/app';
 import { fakeAssetDirectory } from '../test/fixtures';

@@ -1,6 +1,6 @@
 // The example app `cdk synth` runs in the tests (cdk.json): every construct, as a user would write it.
 //   npx cdk synth -c assetDirectory=DIR     (DIR holds function-x86_64.zip and function-arm64.zip)
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib/core';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';

@@ -1,4 +1,4 @@
-import { CustomResource, Duration, Stack, Token } from 'aws-cdk-lib';
+import { CustomResource, Duration, Stack, Token } from 'aws-cdk-lib/core';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
