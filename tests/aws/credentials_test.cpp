@@ -240,6 +240,46 @@ TEST(ImdsCredentials, UsesTokenThenRoleThenCredentials) {
   EXPECT_EQ(reqs[0].header("X-aws-ec2-metadata-token-ttl-seconds").value_or(""), "21600");
 }
 
+TEST(ImdsCredentials, FallsBackToImdsV1WhenTheTokenPutIsRefusedAsBotocore) {
+  for (int refusal : {403, 404, 405}) {
+    ScriptedHttpServer server;
+    server.set_handler([refusal](const RecordedRequest& r) {
+      if (r.method == "PUT") return test::reply(refusal, "");
+      if (r.header("X-aws-ec2-metadata-token")) return test::reply(400, "unexpected token");
+      if (r.target == "/latest/meta-data/iam/security-credentials/") return test::reply(200, "v1-role");
+      if (r.target == "/latest/meta-data/iam/security-credentials/v1-role")
+        return test::reply(200, R"({"Code":"Success","AccessKeyId":"AKIDV1","SecretAccessKey":"s","Token":"t",)"
+                                R"("Expiration":"2030-01-01T00:00:00Z"})");
+      return test::reply(404, "");
+    });
+    MapEnvironment env;
+    env.set("AWS_EC2_METADATA_SERVICE_ENDPOINT", server.url());
+    CurlTransport transport(env);
+    auto c = ImdsCredentialsProvider(env, transport).credentials();
+    ASSERT_TRUE(c) << refusal << ": " << c.error().describe();
+    EXPECT_EQ(c->access_key_id, "AKIDV1");
+    EXPECT_EQ(server.request_count(), 3u);
+
+    env.set("AWS_EC2_METADATA_V1_DISABLED", "true");
+    auto off = ImdsCredentialsProvider(env, transport).credentials();
+    ASSERT_FALSE(off);
+    EXPECT_EQ(off.error().code, kCredentialsNotConfigured);
+    EXPECT_NE(off.error().message.find("IMDSv1 disabled"), std::string::npos) << off.error().message;
+  }
+}
+
+TEST(ImdsCredentials, BadRequestOnTheTokenPutIsAnErrorNotAFallback) {
+  ScriptedHttpServer server;
+  server.set_handler([](const RecordedRequest&) { return test::reply(400, ""); });
+  MapEnvironment env;
+  env.set("AWS_EC2_METADATA_SERVICE_ENDPOINT", server.url());
+  CurlTransport transport(env);
+  auto c = ImdsCredentialsProvider(env, transport).credentials();
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, "CredentialsError");
+  EXPECT_EQ(server.request_count(), 1u);
+}
+
 TEST(ImdsCredentials, DisabledByEnvironmentWithoutAnyRequest) {
   ScriptedHttpServer server;
   MapEnvironment env;
