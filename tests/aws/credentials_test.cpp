@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "ecrs/aws/curl_transport.hpp"
+#include "credentials/temp_home.hpp"
 #include "support/scripted_http_server.hpp"
 
 namespace ecrs::aws {
@@ -20,25 +21,7 @@ using test::ScriptedResponse;
 constexpr const char* kSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 constexpr const char* kToken = "FwoGZXIvYXdzEXAMPLETOKEN";
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ecrs-creds-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string write(const std::string& rel, const std::string& text, bool executable = false) const {
-    auto p = std::filesystem::path(path_) / rel;
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    if (executable) chmod(p.c_str(), 0700);
-    return p.string();
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = test::TempHome;
 
 // An isolated environment: HOME in a fresh directory and IMDS off, so nothing of the machine leaks in.
 MapEnvironment isolated(const TempDir& home) {
@@ -48,15 +31,7 @@ MapEnvironment isolated(const TempDir& home) {
   return env;
 }
 
-// The effects a credential source may use, over `env`: a real transport, a fake clock that also sleeps.
-struct Harness {
-  explicit Harness(const Environment& env, std::chrono::system_clock::time_point start = {})
-      : transport(env), clock(start), ctx{env, transport, clock, clock, random, nullptr, std::nullopt, std::nullopt} {}
-  CurlTransport transport;
-  FakeClock clock;
-  FixedRandom random{0.5};
-  CredentialContext ctx;
-};
+using Harness = test::Effects;
 
 std::string creds_json(const std::string& akid, const std::string& expiration = "2030-01-01T00:00:00Z") {
   return R"({"AccessKeyId":")" + akid + R"(","SecretAccessKey":")" + kSecret + R"(","Token":")" + kToken +
