@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "ecrs/aws/curl_transport.hpp"
 #include "credentials/temp_home.hpp"
@@ -414,6 +415,37 @@ TEST(CachingCredentials, KeepsCredentialsWhenAdvisoryRefreshFailsButNotInTheMand
   auto stale = cache.credentials();
   ASSERT_FALSE(stale) << "fresh credentials that are already expired are refused";
   EXPECT_NE(stale.error().message.find("already expired"), std::string::npos);
+}
+
+TEST(CachingCredentials, ManyThreadsInTheMandatoryWindowShareOneRefresh) {
+  class SlowProvider final : public CredentialsProvider {
+   public:
+    explicit SlowProvider(const Clock& clock) : clock_(clock) {}
+    Result<sigv4::Credentials> credentials() override {
+      int n = ++calls;
+      std::this_thread::sleep_for(20ms);  // long enough for the other threads to pile up on the refresh
+      sigv4::Credentials c;
+      c.access_key_id = "AKID" + std::to_string(n);
+      c.secret_access_key = Secret(kSecret);
+      c.expiration = clock_.now() + 1h;
+      return c;
+    }
+    std::atomic<int> calls{0};
+
+   private:
+    const Clock& clock_;
+  };
+  FakeClock clock(std::chrono::system_clock::time_point{} + 1000h);
+  auto inner = std::make_unique<SlowProvider>(clock);
+  SlowProvider* slow = inner.get();
+  CachingCredentialsProvider cache(std::move(inner), clock);
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&] { ok += cache.credentials().has_value() ? 1 : 0; });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 8);
+  EXPECT_EQ(slow->calls.load(), 1) << "with nothing cached every caller waits for the one refresh";
 }
 
 TEST(Iso8601, ParsesTheFormsCredentialEndpointsUse) {
