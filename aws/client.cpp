@@ -104,14 +104,17 @@ Result<HttpResponse> AwsClient::send_with_retry(HttpRequest request, const CallO
     if (!signature) return with_context(signature.error());
     for (auto& h : signature->headers_to_add) signed_request.headers.push_back(std::move(h));
 
+    if (auto wait = ctx_.retry.before_send(ctx_.clock.monotonic()); wait.count() > 0) ctx_.sleeper.sleep_for(wait);
     ++stats.attempts;
     auto response = ctx_.transport.send(signed_request, options.request);
     if (response && response->status >= 200 && response->status < 300) {
+      ctx_.retry.on_attempt_result(false, ctx_.clock.monotonic());
       ctx_.retry.on_success(last_retry_cost);
       return response;
     }
     Error err = response ? parse_error(*response) : classify(response.error());
     err = with_context(std::move(err));
+    ctx_.retry.on_attempt_result(is_throttling(err), ctx_.clock.monotonic());
     if (is_throttling(err)) ++stats.throttled;
 
     // Clock skew: learn the server's time from its Date header and retry at once with corrected signing time.
@@ -146,6 +149,23 @@ Result<HttpResponse> AwsClient::send_with_retry(HttpRequest request, const CallO
       ctx_.logger->warn("retrying AWS call", f);
     }
     ctx_.sleeper.sleep_for(decision.delay);
+  }
+}
+
+Result<HttpResponse> send_unsigned(Transport& transport, const HttpRequest& request, const RequestOptions& options,
+                                   RetryStrategy& retry, Sleeper& sleeper, Random& random) {
+  for (int attempt = 1;; ++attempt) {
+    auto response = transport.send(request, options);
+    Error err;
+    if (response) {
+      if (response->status < 500 && response->status != 429) return response;
+      err = parse_any_error(*response);
+    } else {
+      err = classify(response.error());
+    }
+    RetryDecision decision = retry.on_failure(err, attempt, retry.max_attempts(), random);
+    if (!decision.retry) return response ? std::move(response) : Result<HttpResponse>(err);
+    sleeper.sleep_for(decision.delay);
   }
 }
 

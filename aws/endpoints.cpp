@@ -34,14 +34,6 @@ const Partition& partition_for(std::string_view region) {
   return kPartitions.back();
 }
 
-bool env_true(const Environment& env, const std::string& name) {
-  auto v = env.get(name);
-  if (!v) return false;
-  std::string s = *v;
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s == "true";
-}
-
 Result<std::string> validated_override(const std::string& url, std::string_view source) {
   auto parsed = parse_url(url);
   if (!parsed)
@@ -66,6 +58,13 @@ bool is_valid_region(std::string_view region) {
 }
 
 Result<std::string> resolve_region(std::optional<std::string> cli_region, const Environment& env) {
+  if (cli_region && !cli_region->empty()) return resolve_region(std::move(cli_region), ConfigView{});
+  auto config = ConfigView::load(env);
+  if (!config) return config.error();
+  return resolve_region(std::move(cli_region), *config);
+}
+
+Result<std::string> resolve_region(std::optional<std::string> cli_region, const ConfigView& config) {
   auto check = [](std::string region, std::string_view source) -> Result<std::string> {
     if (!is_valid_region(region))
       return make_error("InvalidRegion", "region from " + std::string(source) + " is not a valid region name: \"" +
@@ -74,16 +73,15 @@ Result<std::string> resolve_region(std::optional<std::string> cli_region, const 
   };
   if (cli_region && !cli_region->empty()) return check(*cli_region, "--region");
   for (const char* var : {"AWS_REGION", "AWS_DEFAULT_REGION"})
-    if (auto v = env.get(var); v && !v->empty()) return check(*v, var);
-  auto files = load_shared_files(env);
-  if (!files) return files.error();
-  std::string profile = active_profile(env);
-  if (auto it = files->config.find(profile); it != files->config.end()) {
+    if (auto v = config.env().get(var); v && !v->empty()) return check(*v, var);
+  const auto& files = config.files();
+  const std::string& profile = config.profile();
+  if (auto it = files.config.find(profile); it != files.config.end()) {
     if (auto r = it->second.find("region"); r != it->second.end() && !r->second.empty())
-      return check(r->second, "profile " + profile + " in " + files->config_path);
+      return check(r->second, "profile " + profile + " in " + files.config_path);
   }
   return make_error("NoRegion", "no AWS region: pass --region or set AWS_REGION, AWS_DEFAULT_REGION or `region` in profile " +
-                                    profile + " of " + (files->config_path.empty() ? "~/.aws/config" : files->config_path));
+                                    profile + " of " + (files.config_path.empty() ? "~/.aws/config" : files.config_path));
 }
 
 std::string endpoint_env_var(const ServiceInfo& service) {
@@ -93,7 +91,47 @@ std::string endpoint_env_var(const ServiceInfo& service) {
   return out;
 }
 
+std::string services_section_key(const ServiceInfo& service) {
+  std::string out;
+  for (char c : service.service_id)
+    out += c == ' ' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+Result<std::optional<ConfiguredEndpoint>> configured_endpoint_url(const ServiceInfo& service, const ConfigView& config,
+                                                                  std::optional<std::string> explicit_url) {
+  using Found = std::optional<ConfiguredEndpoint>;
+  if (explicit_url && !explicit_url->empty()) return Found(ConfiguredEndpoint{*explicit_url, "--endpoint-url"});
+  if (auto ignore = config.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "ignore_configured_endpoint_urls");
+      ignore && is_true(*ignore))
+    return Found();
+  const std::string per_service = endpoint_env_var(service);
+  if (auto v = config.env().get(per_service); v && !v->empty()) return Found(ConfiguredEndpoint{*v, per_service});
+  if (auto v = config.env().get("AWS_ENDPOINT_URL"); v && !v->empty())
+    return Found(ConfiguredEndpoint{*v, "AWS_ENDPOINT_URL"});
+  const std::string where = "profile " + config.profile();
+  if (auto section = config.profile_get("services")) {
+    auto it = config.files().services.find(*section);
+    if (it == config.files().services.end())
+      return make_error("InvalidConfiguration", where + " uses the services section \"" + *section +
+                                                    "\", which does not exist in " + config.files().config_path);
+    if (auto url = it->second.find(services_section_key(service) + ".endpoint_url");
+        url != it->second.end() && !url->second.empty())
+      return Found(ConfiguredEndpoint{url->second, where + " [services " + *section + "] " + services_section_key(service)});
+  }
+  if (auto v = config.profile_get("endpoint_url"); v && !v->empty())
+    return Found(ConfiguredEndpoint{*v, where + " endpoint_url"});
+  return Found();
+}
+
 Result<Endpoint> resolve_endpoint(const ServiceInfo& service, std::string_view region, const Environment& env,
+                                  std::optional<std::string> explicit_url) {
+  auto config = ConfigView::load(env);
+  if (!config) return config.error();
+  return resolve_endpoint(service, region, *config, std::move(explicit_url));
+}
+
+Result<Endpoint> resolve_endpoint(const ServiceInfo& service, std::string_view region, const ConfigView& config,
                                   std::optional<std::string> explicit_url) {
   if (!is_valid_region(region))
     return make_error("InvalidRegion", "not a valid region name: \"" + std::string(region) + "\"");
@@ -101,20 +139,10 @@ Result<Endpoint> resolve_endpoint(const ServiceInfo& service, std::string_view r
   Endpoint ep;
   ep.signing_name = std::string(service.signing_name);
   ep.signing_region = service.global ? std::string(partition.global_region) : std::string(region);
-
-  std::optional<std::pair<std::string, std::string>> override_url;  // url, source
-  if (explicit_url && !explicit_url->empty()) {
-    override_url.emplace(*explicit_url, "the explicit endpoint URL");
-  } else if (!env_true(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) {
-    std::string per_service = endpoint_env_var(service);
-    if (auto v = env.get(per_service); v && !v->empty()) {
-      override_url.emplace(*v, per_service);
-    } else if (auto all = env.get("AWS_ENDPOINT_URL"); all && !all->empty()) {
-      override_url.emplace(*all, "AWS_ENDPOINT_URL");
-    }
-  }
-  if (override_url) {
-    auto url = validated_override(override_url->first, override_url->second);
+  auto configured = configured_endpoint_url(service, config, std::move(explicit_url));
+  if (!configured) return configured.error();
+  if (*configured) {
+    auto url = validated_override((*configured)->url, (*configured)->source);
     if (!url) return url.error();
     ep.url = *url;
     return ep;

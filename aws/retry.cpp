@@ -54,6 +54,92 @@ bool contains(const std::array<std::string_view, N>& table, std::string_view cod
 
 }  // namespace
 
+// botocore retries/adaptive.py ClientRateLimiter with throttling.py CubicCalculator, bucket.py TokenBucket and
+// adaptive.py RateClocker, in seconds as doubles.
+class RetryStrategy::RateLimiter {
+ public:
+  std::chrono::milliseconds before_send(std::chrono::steady_clock::time_point now) {
+    std::lock_guard l(mu_);
+    if (!enabled_) return std::chrono::milliseconds(0);
+    refill(seconds(now));
+    capacity_ -= 1.0;  // take the token now; a negative balance is the wait
+    if (capacity_ >= 0.0) return std::chrono::milliseconds(0);
+    return std::chrono::milliseconds(static_cast<long long>(std::ceil(-capacity_ / fill_rate_ * 1000.0)));
+  }
+
+  void on_result(bool throttled, std::chrono::steady_clock::time_point now) {
+    std::lock_guard l(mu_);
+    const double t = seconds(now);
+    const double measured = record(t);
+    double new_rate = 0;
+    if (!throttled) {
+      new_rate = kScale * std::pow(t - last_fail_ - k_, 3.0) + w_max_;
+    } else {
+      const double rate_to_use = enabled_ ? std::min(measured, max_rate_) : measured;
+      w_max_ = rate_to_use;
+      k_ = std::cbrt(w_max_ * (1.0 - kBeta) / kScale);
+      last_fail_ = t;
+      new_rate = rate_to_use * kBeta;
+      enabled_ = true;
+    }
+    set_max_rate(std::min(new_rate, kMaxRateAdjustScale * measured), t);
+  }
+
+ private:
+  static constexpr double kScale = 0.4;              // throttling.py _SCALE_CONSTANT
+  static constexpr double kBeta = 0.7;               // throttling.py _BETA
+  static constexpr double kMinRate = 0.5;            // bucket.py _MIN_RATE
+  static constexpr double kMaxRateAdjustScale = 2.0; // adaptive.py _MAX_RATE_ADJUST_SCALE
+  static constexpr double kSmoothing = 0.8;          // adaptive.py RateClocker._DEFAULT_SMOOTHING
+  static constexpr double kTimeBucket = 0.5;         // adaptive.py RateClocker._TIME_BUCKET_RANGE
+
+  static double seconds(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
+  }
+  double record(double t) {
+    const double bucket = std::floor(t / kTimeBucket) * kTimeBucket;
+    if (!started_) {
+      started_ = true;
+      last_bucket_ = std::floor(t);
+      last_fail_ = t;
+      last_refill_ = t;
+    }
+    count_ += 1;
+    if (bucket > last_bucket_) {
+      measured_ = count_ / (bucket - last_bucket_) * kSmoothing + measured_ * (1 - kSmoothing);
+      count_ = 0;
+      last_bucket_ = bucket;
+    }
+    return measured_;
+  }
+  void refill(double t) {
+    if (last_refill_ > 0) capacity_ = std::min(max_capacity_, capacity_ + (t - last_refill_) * fill_rate_);
+    last_refill_ = t;
+  }
+  void set_max_rate(double value, double t) {
+    refill(t);
+    max_rate_ = std::max(value, kMinRate);
+    fill_rate_ = max_rate_;
+    max_capacity_ = max_rate_ < 1.0 ? 1.0 : max_rate_;
+    capacity_ = std::min(capacity_, max_capacity_);
+  }
+
+  std::mutex mu_;
+  bool enabled_ = false;
+  bool started_ = false;
+  double max_rate_ = 1.0, fill_rate_ = 1.0, max_capacity_ = 1.0, capacity_ = 0.0, last_refill_ = 0.0;
+  double w_max_ = 0.0, k_ = 0.0, last_fail_ = 0.0;
+  double measured_ = 0.0, count_ = 0.0, last_bucket_ = 0.0;
+};
+
+std::chrono::milliseconds RetryStrategy::before_send(std::chrono::steady_clock::time_point now) {
+  return limiter_ ? limiter_->before_send(now) : std::chrono::milliseconds(0);
+}
+
+void RetryStrategy::on_attempt_result(bool throttled, std::chrono::steady_clock::time_point now) {
+  if (limiter_) limiter_->on_result(throttled, now);
+}
+
 bool is_throttling(const Error& e) {
   return contains(kThrottlingCodes, e.code) || e.http_status == kTooManyRequestsStatus;
 }
@@ -84,8 +170,53 @@ Result<int> max_attempts_from_env(const Environment& env) {
   return n;
 }
 
+std::string_view to_string(RetryMode mode) {
+  switch (mode) {
+    case RetryMode::legacy: return "legacy";
+    case RetryMode::standard: return "standard";
+    case RetryMode::adaptive: return "adaptive";
+  }
+  return "standard";
+}
+
+Result<RetryConfig> resolve_retry_config(const ConfigView& config) {
+  RetryConfig out;
+  const bool mode_from_env = config.env().get("AWS_RETRY_MODE").value_or("").size() > 0;
+  if (auto mode = config.get("AWS_RETRY_MODE", "retry_mode")) {
+    const std::string source = mode_from_env ? "AWS_RETRY_MODE" : "retry_mode of profile " + config.profile();
+    if (*mode == "legacy") out.mode = RetryMode::legacy;
+    else if (*mode == "standard") out.mode = RetryMode::standard;
+    else if (*mode == "adaptive") out.mode = RetryMode::adaptive;
+    else
+      return make_error("InvalidConfiguration",
+                        source + " must be legacy, standard or adaptive, got \"" + *mode + "\"");
+  }
+  out.max_attempts = out.mode == RetryMode::legacy ? kLegacyMaxAttempts : kDefaultMaxAttempts;
+  const bool attempts_from_env = config.env().get("AWS_MAX_ATTEMPTS").value_or("").size() > 0;
+  if (auto v = config.get("AWS_MAX_ATTEMPTS", "max_attempts")) {
+    const std::string source = attempts_from_env ? "AWS_MAX_ATTEMPTS" : "max_attempts of profile " + config.profile();
+    int n = 0;
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc{} || p != v->data() + v->size() || n < 1)
+      return make_error("InvalidConfiguration", source + " must be a positive integer, got \"" + *v + "\"");
+    out.max_attempts = n;
+  }
+  return out;
+}
+
 RetryStrategy::RetryStrategy(int max_attempts, int quota_capacity)
     : max_attempts_(std::max(1, max_attempts)), capacity_(quota_capacity), tokens_(quota_capacity) {}
+
+RetryStrategy::RetryStrategy(RetryConfig config) : RetryStrategy(config.max_attempts) {
+  mode_ = config.mode;
+  if (mode_ == RetryMode::adaptive) limiter_ = std::make_unique<RateLimiter>();
+}
+
+RetryStrategy::~RetryStrategy() = default;
+
+std::chrono::milliseconds RetryStrategy::legacy_backoff(int attempt, double random01) {
+  return std::chrono::milliseconds(static_cast<long long>(std::floor(random01 * std::pow(2.0, attempt - 1) * 1000.0)));
+}
 
 std::chrono::milliseconds RetryStrategy::backoff(int attempt, double random01) {
   double base_s = std::min(std::pow(2.0, attempt - 1), static_cast<double>(kMaxBackoff.count()));
@@ -100,6 +231,12 @@ RetryDecision RetryStrategy::on_failure(const Error& e, int attempt, int max_att
   }
   if (attempt >= max_attempts) {
     d.reason = "max attempts reached";
+    return d;
+  }
+  if (mode_ == RetryMode::legacy) {
+    // Legacy mode has no retry quota.
+    d.retry = true;
+    d.delay = legacy_backoff(attempt, random.uniform01());
     return d;
   }
   int cost = is_timeout(e) ? kTimeoutRetryCost : kRetryCost;
@@ -118,6 +255,7 @@ RetryDecision RetryStrategy::on_failure(const Error& e, int attempt, int max_att
 }
 
 void RetryStrategy::on_success(int last_retry_cost) {
+  if (mode_ == RetryMode::legacy) return;
   std::lock_guard l(mu_);
   tokens_ = std::min(capacity_, tokens_ + (last_retry_cost > 0 ? last_retry_cost : kNoRetryIncrement));
 }

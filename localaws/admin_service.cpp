@@ -4,6 +4,7 @@
 
 #include "ecrs/common/json.hpp"
 #include "ecrs/localaws/localaws.hpp"
+#include "ecrs/localaws/world.hpp"
 #include "http_server.hpp"
 
 namespace ecrs::localaws {
@@ -67,6 +68,80 @@ Json::Value outcome_json(const InvocationOutcome& o) {
 }
 
 }  // namespace
+
+bool AdminService::handle_world(const std::string& method, const std::string& route, const std::string& query,
+                                const Json::Value& body, const Responder& respond) {
+  Worlds& worlds = aws_.worlds();
+  std::string account = get_string(body, "account").value_or(query_string(query, "account"));
+  if (account.empty()) account = worlds.main_account();
+  auto need = [&](std::initializer_list<const char*> keys) {
+    for (const char* k : keys)
+      if (get_string(body, k).value_or("").empty()) {
+        respond(bad_request(route + " needs \"" + k + "\""));
+        return false;
+      }
+    return true;
+  };
+  Json::Value out;
+  out["account"] = account;
+  if (method == "POST" && route == "ecs/service") {
+    if (!need({"cluster", "service", "image"})) return true;
+    const std::string cluster = *get_string(body, "cluster");
+    const std::string service = *get_string(body, "service");
+    const std::string image = *get_string(body, "image");
+    const auto running = get_int(body, "running").value_or(1);
+    std::lock_guard lock(worlds.mutex());
+    World& world = worlds.world(account);
+    // One task definition per service, revision bumped on every seed, as a new deployment would.
+    int revision = 1;
+    while (world.task_definitions.count(service + ":" + std::to_string(revision))) ++revision;
+    const std::string td = service + ":" + std::to_string(revision);
+    world.task_definitions[td] = EcsTaskDefinitionSpec{service, revision, {{service, image}}};
+    EcsClusterSpec& c = world.clusters[cluster];
+    std::erase_if(c.services, [&](const EcsServiceSpec& s) { return s.name == service; });
+    c.services.push_back({service, static_cast<int>(running), {{"ecs-svc/" + td, "PRIMARY", td}}});
+    for (std::int64_t i = 0; i < running; ++i)
+      c.tasks.push_back({service + "-" + std::to_string(revision) + "-" + std::to_string(i), td, "RUNNING", "RUNNING",
+                         {{service, image, get_string(body, "digest").value_or("")}}});
+    out["task_definition"] = td;
+    out["tasks"] = static_cast<Json::Int64>(running);
+  } else if (method == "POST" && route == "lambda/function") {
+    if (!need({"function", "image_uri"})) return true;
+    const std::string image = *get_string(body, "image_uri");
+    std::lock_guard lock(worlds.mutex());
+    LambdaFunctionSpec& f = worlds.world(account).functions[*get_string(body, "function")];
+    f.package_type = "Image";
+    const std::string version = std::to_string(f.versions.size() + 1);
+    const std::string resolved = get_string(body, "resolved_image_uri").value_or(image);
+    std::erase_if(f.versions, [](const LambdaVersionSpec& v) { return v.version == "$LATEST"; });
+    f.versions.push_back({version, image, resolved});
+    f.versions.push_back({"$LATEST", image, resolved});
+    if (auto alias = get_string(body, "alias")) f.aliases[*alias] = version;
+    out["version"] = version;
+  } else if (method == "POST" && route == "apprunner/service") {
+    if (!need({"service", "image"})) return true;
+    std::lock_guard lock(worlds.mutex());
+    auto& services = worlds.world(account).apprunner_services;
+    const std::string name = *get_string(body, "service");
+    std::erase_if(services, [&](const AppRunnerServiceSpec& s) { return s.name == name; });
+    services.push_back({name, *get_string(body, "image"), "ECR"});
+  } else if (method == "GET" && route == "world") {
+    std::lock_guard lock(worlds.mutex());
+    World& world = worlds.world(account);
+    Json::Value ecs(Json::arrayValue), lambda(Json::arrayValue), apprunner(Json::arrayValue);
+    for (const auto& [cluster, c] : world.clusters)
+      for (const auto& s : c.services) ecs.append(cluster + "/" + s.name);
+    for (const auto& [name, f] : world.functions) lambda.append(name);
+    for (const auto& s : world.apprunner_services) apprunner.append(s.name);
+    out["ecs_services"] = ecs;
+    out["lambda_functions"] = lambda;
+    out["apprunner_services"] = apprunner;
+  } else {
+    return false;
+  }
+  respond(json_response(200, out));
+  return true;
+}
 
 void AdminService::poll_outcome(std::string id, std::chrono::steady_clock::time_point deadline, Responder respond) {
   for (const auto& o : aws_.runtime().outcomes()) {
@@ -172,7 +247,7 @@ bool AdminService::handle(const HttpRequest& req, const Responder& respond) {
     rule.message = get_string(body, "message").value_or("Rate exceeded");
     aws_.add_fault(rule);
     respond(json_response(200, Json::Value(Json::objectValue)));
-  } else {
+  } else if (!handle_world(req.method, route, req.query, body, respond)) {
     Json::Value out;
     out["message"] = "no admin route " + req.method + " " + req.path;
     respond(json_response(404, out));

@@ -10,6 +10,7 @@
 #include "ecrs/common/json.hpp"
 #include "ecrs/localaws/ecr_service.hpp"
 #include "http_server.hpp"
+#include "sso_service.hpp"
 #include "world_services.hpp"
 
 namespace ecrs::localaws {
@@ -74,6 +75,7 @@ struct LocalAws::Impl {
   LambdaService lambda_svc;
   StsService sts_svc;
   Ec2Service ec2_svc;
+  SsoPortalService sso_svc;  // GetRoleCredentials for SSO profiles, and its token registration route
   // CloudFormation's DescribeStackResource over seeded stacks (the deletion hook's auto-named repositories).
   CloudFormationStacks stacks;
   CloudFormationService cloudformation_svc;
@@ -103,10 +105,11 @@ struct LocalAws::Impl {
         lambda_svc(worlds, principals, clock),
         sts_svc(worlds, principals, clock),
         ec2_svc(worlds, principals, clock),
+        sso_svc(principals, clock),
         stacks(options.account_id, options.region, clock),
         cloudformation_svc(stacks, principals, options.region, clock, request_ids),
         // The Runtime API comes before Lambda management: it claims only .../functions/{name}/invocations.
-        services{&admin, &s3, &runtime, &ecr, &ecs_svc, &apprunner_svc, &lambda_svc, &sts_svc, &ec2_svc,
+        services{&sso_svc, &admin, &s3, &runtime, &ecr, &ecs_svc, &apprunner_svc, &lambda_svc, &sts_svc, &ec2_svc,
                  &cloudformation_svc} {}
 
   void dispatch(HttpRequest req, Responder respond) {

@@ -6,8 +6,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "ecrs/aws/curl_transport.hpp"
+#include "credentials/temp_home.hpp"
 #include "support/scripted_http_server.hpp"
 
 namespace ecrs::aws {
@@ -20,25 +22,7 @@ using test::ScriptedResponse;
 constexpr const char* kSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 constexpr const char* kToken = "FwoGZXIvYXdzEXAMPLETOKEN";
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ecrs-creds-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string write(const std::string& rel, const std::string& text, bool executable = false) const {
-    auto p = std::filesystem::path(path_) / rel;
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    if (executable) chmod(p.c_str(), 0700);
-    return p.string();
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = test::TempHome;
 
 // An isolated environment: HOME in a fresh directory and IMDS off, so nothing of the machine leaks in.
 MapEnvironment isolated(const TempDir& home) {
@@ -47,6 +31,8 @@ MapEnvironment isolated(const TempDir& home) {
   env.set("AWS_EC2_METADATA_DISABLED", "true");
   return env;
 }
+
+using Harness = test::Effects;
 
 std::string creds_json(const std::string& akid, const std::string& expiration = "2030-01-01T00:00:00Z") {
   return R"({"AccessKeyId":")" + akid + R"(","SecretAccessKey":")" + kSecret + R"(","Token":")" + kToken +
@@ -77,7 +63,7 @@ TEST(ProfileCredentials, ReadsDefaultProfileFromCredentialsFile) {
   home.write(".aws/credentials", std::string("[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = ") +
                                      kSecret + "\n[other]\naws_access_key_id=X\naws_secret_access_key=Y\n");
   auto env = isolated(home);
-  auto c = ProfileCredentialsProvider(env).credentials();
+  auto c = ProfileCredentialsProvider(Harness(env).ctx).credentials();
   ASSERT_TRUE(c) << c.error().describe();
   EXPECT_EQ(c->access_key_id, "AKIDFILE");
   EXPECT_TRUE(c->session_token.empty());
@@ -91,7 +77,7 @@ TEST(ProfileCredentials, HonoursAwsProfileConfigSectionsAndFileOverrides) {
   env.set("AWS_CONFIG_FILE", config);
   env.set("AWS_SHARED_CREDENTIALS_FILE", dir.path() + "/none");
   env.set("AWS_PROFILE", "dev");
-  auto c = ProfileCredentialsProvider(env).credentials();
+  auto c = ProfileCredentialsProvider(Harness(env).ctx).credentials();
   ASSERT_TRUE(c) << c.error().describe();
   EXPECT_EQ(c->access_key_id, "AKIDDEV");
   EXPECT_EQ(c->session_token.reveal(), kToken);
@@ -106,7 +92,7 @@ TEST(ProfileCredentials, RunsCredentialProcess) {
                           true);
   dir.write(".aws/config", "[default]\ncredential_process = " + script + " --flag\n");
   auto env = isolated(dir);
-  auto c = ProfileCredentialsProvider(env).credentials();
+  auto c = ProfileCredentialsProvider(Harness(env).ctx).credentials();
   ASSERT_TRUE(c) << c.error().describe();
   EXPECT_EQ(c->access_key_id, "AKIDPROC");
   EXPECT_EQ(c->session_token.reveal(), kToken);
@@ -119,7 +105,7 @@ TEST(ProfileCredentials, FailingCredentialProcessNeverQuotesItsOutput) {
   auto script = dir.write("proc.sh", std::string("#!/bin/sh\necho ") + kSecret + "\nexit 3\n", true);
   dir.write(".aws/config", "[default]\ncredential_process = " + script + "\n");
   auto env = isolated(dir);
-  auto c = ProfileCredentialsProvider(env).credentials();
+  auto c = ProfileCredentialsProvider(Harness(env).ctx).credentials();
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code, "CredentialsError");
   EXPECT_NE(c.error().message.find("exit status 3"), std::string::npos) << c.error().message;
@@ -130,7 +116,7 @@ TEST(ProfileCredentials, ExplicitProfileThatDoesNotExistIsAnError) {
   TempDir home;
   auto env = isolated(home);
   env.set("AWS_PROFILE", "nope");
-  auto c = ProfileCredentialsProvider(env).credentials();
+  auto c = ProfileCredentialsProvider(Harness(env).ctx).credentials();
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code, "CredentialsError");
   EXPECT_NE(c.error().message.find("profile nope not found"), std::string::npos) << c.error().message;
@@ -146,7 +132,8 @@ TEST(ContainerCredentials, FetchesFromFullUriWithTokenFromFile) {
   env.set("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", token_file);
   env.set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "ignored-when-file-set");
   CurlTransport transport(env);
-  auto c = ContainerCredentialsProvider(env, transport).credentials();
+  FakeClock sleeper;
+  auto c = ContainerCredentialsProvider(env, transport, sleeper).credentials();
   ASSERT_TRUE(c) << c.error().describe();
   EXPECT_EQ(c->access_key_id, "AKIDECS");
   EXPECT_EQ(c->secret_access_key.reveal(), kSecret);
@@ -162,16 +149,48 @@ TEST(ContainerCredentials, RejectsPlainHttpToArbitraryHostsAndReportsHttpErrors)
   auto env = isolated(dir);
   env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://evil.example.com/creds");
   CurlTransport transport(env);
-  auto c = ContainerCredentialsProvider(env, transport).credentials();
+  FakeClock sleeper;
+  auto c = ContainerCredentialsProvider(env, transport, sleeper).credentials();
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().message.find("evil.example.com"), std::string::npos);
+  // The instance metadata address is botocore's IMDS host, not a container host.
+  env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://169.254.169.254/creds");
+  auto imds_host = ContainerCredentialsProvider(env, transport, sleeper).credentials();
+  ASSERT_FALSE(imds_host);
+  EXPECT_NE(imds_host.error().message.find("169.254.169.254"), std::string::npos);
+  EXPECT_EQ(sleeper.total_slept(), 0ms) << "a refused host is not retried";
 
   ScriptedHttpServer server;
-  server.enqueue(test::reply(500, "oops"));
+  server.set_handler([](const RecordedRequest&) { return test::reply(500, "oops"); });
   env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url("/creds"));
-  auto failed = ContainerCredentialsProvider(env, transport).credentials();
+  auto failed = ContainerCredentialsProvider(env, transport, sleeper).credentials();
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().http_status, 500);
+}
+
+TEST(ContainerCredentials, RetriesThreeTimesOneSecondApartAsBotocore) {
+  ScriptedHttpServer server;
+  server.enqueue(test::reply(503, "busy"));
+  server.enqueue(test::reply(200, "not json"));
+  server.enqueue(test::reply(200, creds_json("AKIDTHIRD")));
+  TempDir dir;
+  auto env = isolated(dir);
+  env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url("/creds"));
+  CurlTransport transport(env);
+  FakeClock sleeper;
+  auto c = ContainerCredentialsProvider(env, transport, sleeper).credentials();
+  ASSERT_TRUE(c) << c.error().describe();
+  EXPECT_EQ(c->access_key_id, "AKIDTHIRD");
+  EXPECT_EQ(server.request_count(), 3u);
+  EXPECT_EQ(sleeper.total_slept(), 2s);
+
+  ScriptedHttpServer down;
+  down.set_handler([](const RecordedRequest&) { return test::reply(502, ""); });
+  env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", down.url("/creds"));
+  auto failed = ContainerCredentialsProvider(env, transport, sleeper).credentials();
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(down.request_count(), 3u);
+  EXPECT_NE(failed.error().message.find("after 3 attempts"), std::string::npos) << failed.error().message;
 }
 
 TEST(ImdsCredentials, UsesTokenThenRoleThenCredentials) {
@@ -195,6 +214,46 @@ TEST(ImdsCredentials, UsesTokenThenRoleThenCredentials) {
   auto reqs = server.requests();
   ASSERT_EQ(reqs.size(), 3u);
   EXPECT_EQ(reqs[0].header("X-aws-ec2-metadata-token-ttl-seconds").value_or(""), "21600");
+}
+
+TEST(ImdsCredentials, FallsBackToImdsV1WhenTheTokenPutIsRefusedAsBotocore) {
+  for (int refusal : {403, 404, 405}) {
+    ScriptedHttpServer server;
+    server.set_handler([refusal](const RecordedRequest& r) {
+      if (r.method == "PUT") return test::reply(refusal, "");
+      if (r.header("X-aws-ec2-metadata-token")) return test::reply(400, "unexpected token");
+      if (r.target == "/latest/meta-data/iam/security-credentials/") return test::reply(200, "v1-role");
+      if (r.target == "/latest/meta-data/iam/security-credentials/v1-role")
+        return test::reply(200, R"({"Code":"Success","AccessKeyId":"AKIDV1","SecretAccessKey":"s","Token":"t",)"
+                                R"("Expiration":"2030-01-01T00:00:00Z"})");
+      return test::reply(404, "");
+    });
+    MapEnvironment env;
+    env.set("AWS_EC2_METADATA_SERVICE_ENDPOINT", server.url());
+    CurlTransport transport(env);
+    auto c = ImdsCredentialsProvider(env, transport).credentials();
+    ASSERT_TRUE(c) << refusal << ": " << c.error().describe();
+    EXPECT_EQ(c->access_key_id, "AKIDV1");
+    EXPECT_EQ(server.request_count(), 3u);
+
+    env.set("AWS_EC2_METADATA_V1_DISABLED", "true");
+    auto off = ImdsCredentialsProvider(env, transport).credentials();
+    ASSERT_FALSE(off);
+    EXPECT_EQ(off.error().code, kCredentialsNotConfigured);
+    EXPECT_NE(off.error().message.find("IMDSv1 disabled"), std::string::npos) << off.error().message;
+  }
+}
+
+TEST(ImdsCredentials, BadRequestOnTheTokenPutIsAnErrorNotAFallback) {
+  ScriptedHttpServer server;
+  server.set_handler([](const RecordedRequest&) { return test::reply(400, ""); });
+  MapEnvironment env;
+  env.set("AWS_EC2_METADATA_SERVICE_ENDPOINT", server.url());
+  CurlTransport transport(env);
+  auto c = ImdsCredentialsProvider(env, transport).credentials();
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, "CredentialsError");
+  EXPECT_EQ(server.request_count(), 1u);
 }
 
 TEST(ImdsCredentials, DisabledByEnvironmentWithoutAnyRequest) {
@@ -266,13 +325,14 @@ TEST(DefaultChain, EnvironmentWinsOverSharedFilesUnlessAProfileIsChosen) {
   auto env = isolated(home);
   env.set("AWS_ACCESS_KEY_ID", "AKIDENV");
   env.set("AWS_SECRET_ACCESS_KEY", kSecret);
-  CurlTransport transport(env);
-  FakeClock clock;
-  auto chain = make_default_chain(env, transport, clock);
-  EXPECT_EQ(chain->credentials().value().access_key_id, "AKIDENV");
+  Harness h(env);
+  EXPECT_EQ(make_default_chain(h.ctx)->credentials().value().access_key_id, "AKIDENV");
   env.set("AWS_PROFILE", "dev");
-  auto profiled = make_default_chain(env, transport, clock);
-  EXPECT_EQ(profiled->credentials().value().access_key_id, "AKIDDEV") << "botocore drops env keys for an explicit profile";
+  EXPECT_EQ(make_default_chain(h.ctx)->credentials().value().access_key_id, "AKIDENV")
+      << "botocore keeps the environment source when the profile comes from AWS_PROFILE";
+  h.ctx.profile = "dev";
+  EXPECT_EQ(make_default_chain(h.ctx)->credentials().value().access_key_id, "AKIDDEV")
+      << "botocore drops env keys for an explicit profile argument (--profile)";
 }
 
 TEST(DefaultChain, NothingFoundListsEverySourceTried) {
@@ -280,12 +340,11 @@ TEST(DefaultChain, NothingFoundListsEverySourceTried) {
   auto env = isolated(home);
   env.set("AWS_EC2_METADATA_DISABLED", "false");
   env.set("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:" + std::to_string(test::unused_local_port()));
-  CurlTransport transport(env);
-  FakeClock clock;
-  auto c = make_default_chain(env, transport, clock)->credentials();
+  Harness h(env);
+  auto c = make_default_chain(h.ctx)->credentials();
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code, "NoCredentials");
-  for (const char* source : {"environment", "web identity", "shared files", "container", "IMDSv2", "ConnectionError",
+  for (const char* source : {"environment", "web identity", "shared files", "container", "instance metadata", "ConnectionError",
                              "AWS_ACCESS_KEY_ID", "profile default"})
     EXPECT_NE(c.error().message.find(source), std::string::npos) << source << " missing from: " << c.error().message;
 }
@@ -298,17 +357,18 @@ TEST(DefaultChain, ContainerCredentialsServedByTestServerAreCachedUntilNearExpir
   auto env = isolated(home);
   env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url("/creds"));
   env.set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "tok");
-  CurlTransport transport(env);
-  FakeClock clock(*parse_iso8601("2030-01-01T00:00:00Z"));
+  Harness h(env, *parse_iso8601("2030-01-01T00:00:00Z"));
+  FakeClock& clock = h.clock;
   CaptureSink sink;
   Logger logger(sink, clock, LogLevel::debug);
-  auto chain = make_default_chain(env, transport, clock, &logger);
+  h.ctx.logger = &logger;
+  auto chain = make_default_chain(h.ctx);
   EXPECT_EQ(chain->credentials().value().access_key_id, "AKIDONE");
-  clock.advance(54min);
-  EXPECT_EQ(chain->credentials().value().access_key_id, "AKIDONE") << "6 min before expiry: still cached";
+  clock.advance(44min);
+  EXPECT_EQ(chain->credentials().value().access_key_id, "AKIDONE") << "16 min before expiry: still cached";
   EXPECT_EQ(server.request_count(), 1u);
   clock.advance(2min);
-  EXPECT_EQ(chain->credentials().value().access_key_id, "AKIDTWO") << "4 min before expiry: refreshed";
+  EXPECT_EQ(chain->credentials().value().access_key_id, "AKIDTWO") << "14 min before expiry: advisory refresh";
   EXPECT_EQ(server.request_count(), 2u);
   for (const auto& line : sink.lines()) {
     EXPECT_EQ(line.find(kSecret), std::string::npos) << line;
@@ -332,20 +392,60 @@ class FlakyProvider final : public CredentialsProvider {
   std::chrono::system_clock::time_point expiration;
 };
 
-TEST(CachingCredentials, KeepsStillValidCredentialsWhenRefreshFails) {
+TEST(CachingCredentials, KeepsCredentialsWhenAdvisoryRefreshFailsButNotInTheMandatoryWindow) {
   FakeClock clock(std::chrono::system_clock::time_point{} + 1000h);
   auto inner = std::make_unique<FlakyProvider>();
   FlakyProvider* flaky = inner.get();
-  flaky->expiration = clock.now() + 10min;
+  flaky->expiration = clock.now() + 30min;
   CachingCredentialsProvider cache(std::move(inner), clock);
   EXPECT_EQ(cache.credentials().value().access_key_id, "AKID1");
-  flaky->fail = true;
-  clock.advance(7min);  // inside the refresh window, not yet expired
+  clock.advance(14min);  // 16 min left: outside both windows
   EXPECT_EQ(cache.credentials().value().access_key_id, "AKID1");
-  clock.advance(4min);  // expired
+  EXPECT_EQ(flaky->calls, 1);
+  flaky->fail = true;
+  clock.advance(3min);  // 13 min left: advisory window, the failure is swallowed
+  EXPECT_EQ(cache.credentials().value().access_key_id, "AKID1");
+  EXPECT_EQ(flaky->calls, 2);
+  clock.advance(4min);  // 9 min left: mandatory window, botocore raises
   auto r = cache.credentials();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().message, "endpoint down");
+  flaky->fail = false;
+  flaky->expiration = clock.now() - 1min;
+  auto stale = cache.credentials();
+  ASSERT_FALSE(stale) << "fresh credentials that are already expired are refused";
+  EXPECT_NE(stale.error().message.find("already expired"), std::string::npos);
+}
+
+TEST(CachingCredentials, ManyThreadsInTheMandatoryWindowShareOneRefresh) {
+  class SlowProvider final : public CredentialsProvider {
+   public:
+    explicit SlowProvider(const Clock& clock) : clock_(clock) {}
+    Result<sigv4::Credentials> credentials() override {
+      int n = ++calls;
+      std::this_thread::sleep_for(20ms);  // long enough for the other threads to pile up on the refresh
+      sigv4::Credentials c;
+      c.access_key_id = "AKID" + std::to_string(n);
+      c.secret_access_key = Secret(kSecret);
+      c.expiration = clock_.now() + 1h;
+      return c;
+    }
+    std::atomic<int> calls{0};
+
+   private:
+    const Clock& clock_;
+  };
+  FakeClock clock(std::chrono::system_clock::time_point{} + 1000h);
+  auto inner = std::make_unique<SlowProvider>(clock);
+  SlowProvider* slow = inner.get();
+  CachingCredentialsProvider cache(std::move(inner), clock);
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&] { ok += cache.credentials().has_value() ? 1 : 0; });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 8);
+  EXPECT_EQ(slow->calls.load(), 1) << "with nothing cached every caller waits for the one refresh";
 }
 
 TEST(Iso8601, ParsesTheFormsCredentialEndpointsUse) {
@@ -354,7 +454,10 @@ TEST(Iso8601, ParsesTheFormsCredentialEndpointsUse) {
   EXPECT_EQ(parse_iso8601("2030-01-01T00:00:00.999Z"), base);
   EXPECT_EQ(parse_iso8601("2030-01-01T00:00:00+00:00"), base);
   EXPECT_FALSE(parse_iso8601("2030-13-01T00:00:00Z"));
-  EXPECT_FALSE(parse_iso8601("2030-01-01T00:00:00+02:00"));
+  EXPECT_EQ(parse_iso8601("2030-01-01T02:00:00+02:00"), base) << "botocore (dateutil) accepts any offset";
+  EXPECT_EQ(parse_iso8601("2029-12-31T19:00:00-0500"), base);
+  EXPECT_EQ(parse_iso8601("2030-01-01T00:00:00UTC"), base) << "the AWS CLI v1 SSO cache's form";
+  EXPECT_FALSE(parse_iso8601("2030-01-01T00:00:00+2:00"));
   EXPECT_FALSE(parse_iso8601("yesterday"));
 }
 

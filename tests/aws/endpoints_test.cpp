@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "credentials/temp_home.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -95,24 +97,7 @@ TEST(Endpoints, RejectsRegionsThatWouldInjectIntoHostnames) {
   EXPECT_NE(bad_override.error().message.find("AWS_ENDPOINT_URL_ECR"), std::string::npos);
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ecrs-aws-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string write(const std::string& rel, const std::string& text) const {
-    auto p = std::filesystem::path(path_) / rel;
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p.string();
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = test::TempHome;
 
 TEST(Region, ResolvesInSdkOrder) {
   TempDir home;

@@ -61,6 +61,11 @@ Error parse_json_error(const HttpResponse& response);
 Error parse_xml_error(const HttpResponse& response);
 std::string normalize_error_code(std::string_view raw);
 
+// An unsigned request (the SSO portal, AssumeRoleWithWebIdentity) retried like AwsClient's calls: transport
+// failures, 5xx and 429 per `retry`. Any other reply, 4xx included, is returned as a response.
+Result<HttpResponse> send_unsigned(Transport& transport, const HttpRequest& request, const RequestOptions& options,
+                                   RetryStrategy& retry, Sleeper& sleeper, Random& random);
+
 class AwsClient {
  public:
   AwsClient(AwsContext context, Endpoint endpoint, ClientConfig config = {});
@@ -84,6 +89,8 @@ class AwsClient {
                                  std::string_view version, const CallOptions& options = {});
 
   const Endpoint& endpoint() const { return endpoint_; }
+  // The configured total attempts per call (AWS_MAX_ATTEMPTS / max_attempts / the retry mode's default).
+  int max_attempts() const { return ctx_.retry.max_attempts(); }
   std::chrono::milliseconds clock_offset() const { return skew_.offset(); }
 
  private:

@@ -3,12 +3,14 @@
 // feature-retry-behavior; lambda-runtime.md §7), plus the single error classification table that sets
 // Error::retryable for the whole project.
 #include <atomic>
+#include <memory>
 #include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "ecrs/aws/shared_config.hpp"
 #include "ecrs/common/result.hpp"
 #include "ecrs/common/system.hpp"
 
@@ -35,6 +37,20 @@ Error classify(Error e);                 // sets e.retryable = is_retryable(e)
 // AWS_MAX_ATTEMPTS (a positive integer) or the default; an unparsable value is an error, as in botocore.
 Result<int> max_attempts_from_env(const Environment& env);
 
+// SDKREF feature-retry-behavior. botocore 1.43 itself defaults to legacy; we default to standard, as the AWS
+// CLI v2 and the other SDKs do.
+enum class RetryMode { legacy, standard, adaptive };
+inline constexpr int kLegacyMaxAttempts = 5;  // botocore data/_retry.json __default__ max_attempts
+std::string_view to_string(RetryMode mode);
+
+struct RetryConfig {
+  RetryMode mode = RetryMode::standard;
+  int max_attempts = kDefaultMaxAttempts;  // total, the first attempt included
+};
+// AWS_RETRY_MODE, else the profile's retry_mode; AWS_MAX_ATTEMPTS, else the profile's max_attempts, else the
+// mode's default. An unknown mode or a max_attempts that is not a positive integer is an error naming its source.
+Result<RetryConfig> resolve_retry_config(const ConfigView& config);
+
 struct RetryDecision {
   bool retry = false;
   std::chrono::milliseconds delay{0};
@@ -47,8 +63,17 @@ struct RetryDecision {
 class RetryStrategy {
  public:
   explicit RetryStrategy(int max_attempts = kDefaultMaxAttempts, int quota_capacity = kInitialRetryTokens);
+  explicit RetryStrategy(RetryConfig config);
+  ~RetryStrategy();
 
   int max_attempts() const { return max_attempts_; }
+  RetryMode mode() const { return mode_; }
+
+  // Adaptive mode's client-side rate limiter (botocore retries/adaptive.py): how long to wait before sending,
+  // once a throttle has switched it on (zero otherwise, and always in the other modes).
+  std::chrono::milliseconds before_send(std::chrono::steady_clock::time_point now);
+  // Every response (or failure) of an attempt feeds the limiter's measured rate and CUBIC adjustments.
+  void on_attempt_result(bool throttled, std::chrono::steady_clock::time_point now);
 
   // `attempt` is the 1-based number of the attempt that just failed with `e`; `max_attempts` is this call's
   // limit (CallOptions may lower or raise the strategy's default). Backoff is full jitter:
@@ -60,12 +85,17 @@ class RetryStrategy {
   int available_tokens() const;
 
   static std::chrono::milliseconds backoff(int attempt, double random01);
+  // Legacy mode: rand * 2^(attempt-1) s, uncapped (botocore _retry.json "base": "rand", "growth_factor": 2).
+  static std::chrono::milliseconds legacy_backoff(int attempt, double random01);
 
  private:
+  class RateLimiter;
+  RetryMode mode_ = RetryMode::standard;
   int max_attempts_;
   int capacity_;
   mutable std::mutex mu_;
   int tokens_;
+  std::unique_ptr<RateLimiter> limiter_;
 };
 
 // Offset between the server's clock and ours, learnt from a response Date header after a skew error and

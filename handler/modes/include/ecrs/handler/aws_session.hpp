@@ -16,6 +16,10 @@
 
 namespace ecrs::handler {
 
+// Grace after fixed credentials expire before their client is evicted: a call that started before expiry has
+// failed or finished by then (botocore's advisory refresh window).
+inline constexpr std::chrono::minutes kEvictAfterExpiry = aws::kAdvisoryRefresh;
+
 // What the CLI's common option group (or a test) asks of the session, with the AWS CLI's precedence: a value
 // set here beats the environment, which beats the profile in the shared config files.
 struct SessionOptions {
@@ -39,8 +43,18 @@ class AwsSession {
 
   // --region, AWS_REGION, AWS_DEFAULT_REGION, the profile's region.
   Result<std::string> region();
+  // The active profile: --profile, AWS_PROFILE, AWS_DEFAULT_PROFILE, "default".
+  std::string profile() const;
+  // Total attempts per call (AWS_MAX_ATTEMPTS / the profile's max_attempts / the retry mode's default), for
+  // loops above AwsClient that retry on their own.
+  Result<int> max_attempts();
   // A client for `service` in `region` (default: region()), signed with `credentials` (default: the chain).
-  // The session owns it; the reference stays valid for the session's life.
+  // Clients are shared by identity (service, region, and who signs: the provider's identity(), e.g. the access
+  // key id of fixed credentials or the role of an AssumeRoleProvider). A client whose fixed credentials expired
+  // more than kEvictAfterExpiry ago is dropped with them at the next call: do not keep the pointer past its
+  // credentials' expiry. Endpoint: --endpoint-url, AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, the profile's
+  // services section, its endpoint_url; plain http to a non-loopback host needs allow_insecure_http or
+  // ECRS_ALLOW_INSECURE_HTTP=1 and logs one warning.
   Result<aws::AwsClient*> client(const aws::ServiceInfo& service, std::optional<std::string> region = std::nullopt,
                                  std::shared_ptr<aws::CredentialsProvider> credentials = nullptr);
   aws::Transport& transport();
