@@ -224,19 +224,18 @@ TEST_F(SweepBinaryTest, TheFunctionsOwnAccountIsRefused) {
   EXPECT_EQ(registry_calls("DescribeRepositories"), 0u);
 }
 
-// The mode stops starting repositories SweepSettings' margin (60 s) before the deadline. Each invocation gets a
-// Lambda timeout of margin + kWindow, and the member's DescribeImages answers after kListingLatency, so a
-// repository (its listing and the re-check before its one batch) takes about 2 x kListingLatency: alpha and, on an
-// unloaded machine, beta start; gamma never fits in the first invocation. The state machine's loop is the test's:
-// re-invoke from the cursor until complete. Heavier than the others (about 4 s of injected latency).
+// The mode stops cleanup::stop_time's reserve (at most 2 s, a quarter of the time left) before the deadline, and
+// no call runs past that. Each invocation gets a Lambda timeout of kTimeout, and the member's DescribeImages answers
+// after kListingLatency, so a repository (its listing and the re-listing before its one batch) takes about
+// 2 x kListingLatency: alpha and, on an unloaded machine, beta fit; gamma never does in the first invocation. The
+// state machine's loop is the test's: re-invoke from the cursor until complete. About 4 s of injected latency.
 TEST_F(SweepBinaryTest, NearTheDeadlineItRepliesPartialWithACursorAndARerunFromItCompletes) {
   constexpr auto kListingLatency = 600ms;
-  constexpr auto kWindow = 2s;
+  constexpr auto kWindow = 3s;
   constexpr int kMaxRuns = 6;
   registry_.set_latency("DescribeImages", kListingLatency);
   start();
-  const auto timeout =
-      std::chrono::duration_cast<std::chrono::milliseconds>(SweepSettings{}.deadline_margin + kWindow);
+  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(kWindow);
 
   auto first = invoke(task_event(kMemberRole, false), timeout);
   EXPECT_FALSE(first["complete"].asBool()) << to_compact_json(first);
@@ -245,10 +244,10 @@ TEST_F(SweepBinaryTest, NearTheDeadlineItRepliesPartialWithACursorAndARerunFromI
   EXPECT_EQ(first["repositoriesSeen"].asUInt64(), kRepos.size());
   const std::uint64_t processed_first = first["repositoriesProcessed"].asUInt64();
   EXPECT_LT(processed_first, kRepos.size());
-  // The cursor is the first repository the invocation did not start, by name.
+  // The cursor is the first repository the invocation did not finish, by name; the ones after it are untouched.
   ASSERT_LT(processed_first, kRepos.size());
   EXPECT_EQ(first["cursor"].asString(), kRepos[processed_first]);
-  for (std::uint64_t i = processed_first; i < kRepos.size(); ++i) {
+  for (std::uint64_t i = processed_first + 1; i < kRepos.size(); ++i) {
     EXPECT_EQ(registry_.ecr().image_count(kRepos[i]), static_cast<std::size_t>(kImagesPerRepo)) << kRepos[i];
   }
 
