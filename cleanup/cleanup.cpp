@@ -216,13 +216,21 @@ Result<void> delete_planned(const Run& run, ecr::EcrClient& ecr, const Repositor
   const Clock& clock = run.policy.clock();
   std::set<std::string> removable;
   bool checked = false;
+  // The longest re-check and BatchDeleteImage so far. A batch cut by the deadline may still have been carried out
+  // by ECR, unseen (deleted but not counted), so with a deadline a step starts only when twice its longest time so
+  // far still fits.
+  TimePoint::duration longest_check{}, longest_delete{};
+  const auto fits = [&](TimePoint::duration need) {
+    return !run.options.deadline || clock.now() + 2 * need <= *run.options.deadline;
+  };
   for (const auto& batch : batches) {
-    if (run.policy.expired()) {
+    const TimePoint now = clock.now();
+    const bool recheck = !checked || now - in_use.scanned_at >= run.options.recheck_every;
+    if (run.policy.expired() || !fits((recheck ? longest_check : TimePoint::duration{}) + longest_delete)) {
       outcome.finished = false;
       return {};
     }
-    const TimePoint now = clock.now();
-    if (!checked || now - in_use.scanned_at >= run.options.recheck_every) {
+    if (recheck) {
       auto fresh_use = scan_all(run, nullptr);
       if (!fresh_use) return fresh_use.error();
       in_use = std::move(*fresh_use);
@@ -233,6 +241,7 @@ Result<void> delete_planned(const Run& run, ecr::EcrClient& ecr, const Repositor
       removable.clear();
       for (const auto& d : fresh.remove) removable.insert(d.image_digest);
       checked = true;
+      longest_check = std::max(longest_check, clock.now() - now);
     }
     std::vector<std::string> go;
     for (const auto& digest : batch) {
@@ -243,8 +252,10 @@ Result<void> delete_planned(const Run& run, ecr::EcrClient& ecr, const Repositor
       }
     }
     if (go.empty()) continue;
+    const TimePoint sent = clock.now();
     auto res = delete_by_digest(run, ecr, key, go);
     if (!res) return res.error();
+    longest_delete = std::max(longest_delete, clock.now() - sent);
     std::set<std::string> done;
     for (const auto& id : res->image_ids) {
       if (done.insert(id.image_digest).second) outcome.deleted.push_back(id.image_digest);

@@ -326,10 +326,11 @@ TEST(CleanupE2E, ADeadlineInsideARepositoryStopsBetweenBatchesAndTheResumedRunDe
   World w;
   CleanupOptions opts;
   const auto digests = big_world(w, opts);
-  // Each BatchDeleteImage "takes" a second: with 2.5 s, three batches of 100 go, the fourth does not start.
+  // Each BatchDeleteImage "takes" a second, and a batch starts only while twice the longest so far still fits:
+  // with 4.5 s, three batches of 100 go (at 0, 1 and 2 s), the fourth (at 3 s, needing 2) does not start.
   FakeClock clock(std::chrono::system_clock::now());
   w.server().on_call("BatchDeleteImage", [&](localaws::EcrState&) { clock.advance(std::chrono::seconds(1)); });
-  opts.deadline = clock.now() + std::chrono::milliseconds(2500);
+  opts.deadline = clock.now() + std::chrono::milliseconds(4500);
   auto first = run_cleanup(w.factory(), opts, clock, w.logger());
   ASSERT_TRUE(first) << first.error().describe();
   EXPECT_FALSE(first->complete);

@@ -270,6 +270,69 @@ TEST_F(SweepBinaryTest, NearTheDeadlineItRepliesPartialWithACursorAndARerunFromI
   std::cout << "deadline sweep: " << runs << " invocations, first processed " << processed_first << "\n";
 }
 
+// A repository too large for one invocation: "delta" holds kDeltaImages old images (ten BatchDeleteImage batches of
+// kDeleteLatency each, longer than the whole function timeout), so every invocation that reaches it stops inside
+// it, between two batches, and the next resumes there. Between two invocations an image the first planned (and
+// had not reached) starts running in the member account. Across the runs: each planned digest deleted exactly
+// once (a second BatchDeleteImage of a gone digest would come back as an ImageNotFound failure and count twice),
+// nothing in use deleted, the image that started running kept.
+TEST_F(SweepBinaryTest, ARepositoryTooLargeForOneInvocationResumesInsideItAndDeletesNothingTwice) {
+  constexpr int kDeltaImages = 1000;
+  constexpr auto kDeleteLatency = 300ms;
+  constexpr auto kTimeout = 2500ms;
+  constexpr int kMaxRuns = 10;
+  auto& ecr = registry_.ecr();
+  ecr.create_repository("delta");
+  const auto old = std::chrono::system_clock::now() - std::chrono::hours(24 * 400);
+  std::vector<std::string> delta;  // newest first
+  for (int i = 0; i < kDeltaImages; ++i) delta.push_back(ecr.put_image("delta", "", old - std::chrono::minutes(i)));
+  {
+    std::lock_guard lock(ecr.mutex());
+    ecr.repositories_unlocked().at("delta").tags["ecr-sweeper:enabled"] = "true";
+  }
+  // keepCount keeps delta's newest kKeepCount; untagged images go oldest first, so this one goes last.
+  const std::string late = delta[kKeepCount];
+  registry_.set_latency("BatchDeleteImage", kDeleteLatency);
+  start();
+
+  std::uint64_t deleted = 0, errors = 0, inside = 0, processed = 0;
+  int runs = 0;
+  Json::Value last;
+  std::string cursor;
+  do {
+    last = invoke(task_event(kMemberRole, false, cursor), kTimeout);
+    ++runs;
+    EXPECT_FALSE(last.isMember("error")) << to_compact_json(last);
+    deleted += last["imagesDeleted"].asUInt64();
+    errors += last["errorsTotal"].asUInt64();
+    processed += last["repositoriesProcessed"].asUInt64();
+    if (last["cursorInsideRepository"].asBool()) {
+      ++inside;
+      EXPECT_EQ(last["cursor"].asString(), "delta") << to_compact_json(last);
+      if (inside == 1) {
+        ASSERT_TRUE(registry_.ecr().repository("delta")->images.count(late)) << "reached before the deployment";
+        auto& worlds = server_.worlds();
+        std::lock_guard lock(worlds.mutex());
+        worlds.world(kMember).apprunner_services.push_back(
+            {"late", std::string(kMember) + ".dkr.ecr.us-east-1.amazonaws.com/delta@" + late});
+      }
+    }
+    cursor = last["cursor"].asString();
+  } while (!last["complete"].asBool() && runs < kMaxRuns);
+  EXPECT_TRUE(last["complete"].asBool()) << runs << " runs\n" << to_compact_json(last);
+  EXPECT_GE(inside, 1u) << "no invocation stopped inside delta: the test proves nothing";
+  EXPECT_EQ(errors, 0u) << "a failure entry: a digest deleted twice, or a call that failed";
+  EXPECT_EQ(processed, kRepos.size() + 1) << "a repository was counted twice or not at all";
+  // A batch cut by the deadline may have been carried out unseen: deleted, not counted (never counted twice).
+  EXPECT_LE(deleted, expected().size() + (kDeltaImages - kKeepCount - 1));
+  EXPECT_EQ(present(), everything_but_expected());
+  const auto left = registry_.ecr().repository("delta");
+  EXPECT_TRUE(left->images.count(late)) << "the image that started running between invocations was deleted";
+  EXPECT_EQ(left->images.size(), static_cast<std::size_t>(kKeepCount + 1));
+  std::cout << "delta swept in " << runs << " invocations, " << inside << " stopped inside it; " << deleted
+            << " deletions counted of " << expected().size() + (kDeltaImages - kKeepCount - 1) << "\n";
+}
+
 TEST_F(SweepBinaryTest, TheReportIsValidJsonWellUnderStepFunctionsPayloadLimitForALargeRegistry) {
   // 400 more opted-in repositories with 200-character names and one old image each: exact totals, at most
   // kSweepReportMaxRepositories rows. (Only here, not in process too: the bound is the reply's, so the binary's.)
