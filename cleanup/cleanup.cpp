@@ -218,7 +218,9 @@ Result<void> delete_planned(const Run& run, ecr::EcrClient& ecr, const Repositor
   bool checked = false;
   // The longest re-check and BatchDeleteImage so far. A batch cut by the deadline may still have been carried out
   // by ECR, unseen (deleted but not counted), so with a deadline a step starts only when twice its longest time so
-  // far still fits.
+  // far still fits. The first batch of a repository has no estimate and always starts (its timeout still ends at
+  // the deadline): guessing from the listing's calls starved a short invocation of any progress, and an unseen
+  // batch only costs the report up to kMaxImageIdsPerCall deletions it does not count (they were planned).
   TimePoint::duration longest_check{}, longest_delete{};
   const auto fits = [&](TimePoint::duration need) {
     return !run.options.deadline || clock.now() + 2 * need <= *run.options.deadline;

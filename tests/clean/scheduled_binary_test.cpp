@@ -111,9 +111,12 @@ TEST(ScheduledBinary, OnASlowAccountItAnswersBeforeTheDeadlineWithWhereItStopped
   // What it did delete is from the plan, and nothing in use.
   const auto left_web = digests_of(server, "web");
   for (const auto& d : seeded.in_use) EXPECT_TRUE(left_web.count(d)) << "in-use image deleted: " << d;
-  const auto left_bulk = digests_of(server, "bulk");
-  EXPECT_EQ(kBulkImages - left_bulk.size(), o.reply["summary"]["deleted"].asUInt64() -
-                                                (seeded.web.size() - left_web.size()));
+  // A batch is started only when twice its expected time fits, so the reply's count is what went, or (a batch slower
+  // than that, cut by the deadline, which ECR may still carry out unseen) at most one batch short of it.
+  const std::size_t gone = (kBulkImages - digests_of(server, "bulk").size()) + (seeded.web.size() - left_web.size());
+  const std::size_t counted = o.reply["summary"]["deleted"].asUInt64();
+  EXPECT_LE(counted, gone);
+  EXPECT_LE(gone - counted, 100u);
   std::cout << "slow account: answered in " << seconds(o.took) << " s of " << kTimeout.count() / 1000.0
             << " s, deleted " << o.reply["summary"]["deleted"].asUInt64() << ", next " << next << "\n";
   server.stop();
