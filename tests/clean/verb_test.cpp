@@ -149,7 +149,8 @@ TEST_F(CleanVerb, HelpSaysWhatInUseCoversAndWhatItDoesNot) {
   const std::string help = sub->help();
   for (const char* word : {"--apply", "--keep-days", "--keep-tag", "--repos", "--all-regions", "--assume-role",
                            "ECS running tasks", "Lambda", "App Runner", "EKS", "EventBridge Scheduler", "Batch",
-                           "ecr-sweeper:enabled=true", "Exit codes"}) {
+                           "ecr-sweeper:enabled=true", "Exit codes", "--detailed-exitcode",
+                           "3 images planned", "--max-duration", "--verbose"}) {
     EXPECT_NE(help.find(word), std::string::npos) << word << " missing from:\n" << help;
   }
 }
