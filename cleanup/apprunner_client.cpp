@@ -11,7 +11,9 @@ Result<std::pair<std::vector<AppRunnerServiceSummary>, std::optional<std::string
   Json::Value in(Json::objectValue);
   in["MaxResults"] = kMaxAppRunnerResults;
   if (next_token) in["NextToken"] = *next_token;
-  ECRS_CLEANUP_TRY(body, aws_->json_call(kAppRunnerTargetPrefix, "ListServices", in, {}, "1.0"));
+  ECRS_CLEANUP_TRY(body, call_with(policy_, "", [&](const aws::CallOptions& options) {
+                     return aws_->json_call(kAppRunnerTargetPrefix, "ListServices", in, options, "1.0");
+                   }));
   std::pair<std::vector<AppRunnerServiceSummary>, std::optional<std::string>> out;
   ECRS_CLEANUP_TRY(items, detail::array_member(body, "ServiceSummaryList", "ListServicesResponse"));
   for (const auto& s : items) {
@@ -27,9 +29,9 @@ Result<std::pair<std::vector<AppRunnerServiceSummary>, std::optional<std::string
 Result<AppRunnerService> AppRunnerClient::describe_service(const std::string& service_arn) {
   Json::Value in(Json::objectValue);
   in["ServiceArn"] = service_arn;
-  aws::CallOptions options;
-  options.context = "service=" + service_arn;
-  ECRS_CLEANUP_TRY(body, aws_->json_call(kAppRunnerTargetPrefix, "DescribeService", in, options, "1.0"));
+  ECRS_CLEANUP_TRY(body, call_with(policy_, "service=" + service_arn, [&](const aws::CallOptions& options) {
+                     return aws_->json_call(kAppRunnerTargetPrefix, "DescribeService", in, options, "1.0");
+                   }));
   const Json::Value& s = body["Service"];
   if (!s.isObject()) return detail::invalid("DescribeServiceResponse.Service is missing");
   AppRunnerService out;

@@ -23,40 +23,58 @@ struct Account {
   std::shared_ptr<aws::CredentialsProvider> credentials;
 };
 
-double epoch_seconds(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration<double>(t.time_since_epoch()).count();
-}
+using TimePoint = std::chrono::system_clock::time_point;
 
-Result<InUseIndex> scan_all(const ClientFactory& factory, const std::vector<Account>& accounts,
-                            const std::vector<std::string>& regions, Logger& logger,
-                            std::vector<std::string>* scopes) {
+double epoch_seconds(TimePoint t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
+
+// What every step of one run shares.
+struct Run {
+  const ClientFactory& factory;
+  const CleanupOptions& options;
+  const CallPolicy& policy;
+  Logger& logger;
+  std::vector<std::string> regions;
+  std::vector<Account> accounts;
+};
+
+// The in-use set and when the scan that built it started.
+struct InUseState {
   InUseIndex index;
-  for (const auto& account : accounts) {
-    for (const auto& region : regions) {
-      auto ecs_aws = factory(aws::kEcs, region, account.credentials);
+  TimePoint scanned_at;
+};
+
+Result<InUseState> scan_all(const Run& run, std::vector<std::string>* scopes) {
+  InUseState state;
+  state.scanned_at = run.policy.clock().now();
+  for (const auto& account : run.accounts) {
+    for (const auto& region : run.regions) {
+      if (run.policy.expired()) return run.policy.deadline_error("in-use scan " + account.label + "/" + region);
+      auto ecs_aws = run.factory(aws::kEcs, region, account.credentials);
       if (!ecs_aws) return ecs_aws.error();
-      auto lambda_aws = factory(aws::kLambda, region, account.credentials);
+      auto lambda_aws = run.factory(aws::kLambda, region, account.credentials);
       if (!lambda_aws) return lambda_aws.error();
-      auto apprunner_aws = factory(aws::kAppRunner, region, account.credentials);
+      auto apprunner_aws = run.factory(aws::kAppRunner, region, account.credentials);
       if (!apprunner_aws) return apprunner_aws.error();
-      EcsClient ecs(**ecs_aws);
-      LambdaClient lambda(**lambda_aws);
-      AppRunnerClient apprunner(**apprunner_aws);
+      EcsClient ecs(**ecs_aws, &run.policy);
+      LambdaClient lambda(**lambda_aws, &run.policy);
+      AppRunnerClient apprunner(**apprunner_aws, &run.policy);
       const std::string label = account.label + "/" + region;
-      auto scanned = scan_in_use({&ecs, &lambda, &apprunner, label}, logger);
+      auto scanned = scan_in_use({&ecs, &lambda, &apprunner, label}, run.logger);
       if (!scanned) {
         Error e = scanned.error();
-        e.context = "in-use scan " + label + (e.context.empty() ? "" : ": " + e.context);
+        if (!is_deadline_reached(e)) e.context = "in-use scan " + label + (e.context.empty() ? "" : ": " + e.context);
         return e;
       }
-      for (auto& r : scanned->refs) index.add(std::move(r));
+      for (auto& r : scanned->refs) state.index.add(std::move(r));
       if (scopes) scopes->push_back(label);
     }
   }
-  return index;
+  return state;
 }
 
-Result<RepositoryListing> list_repository(ecr::EcrClient& ecr, const RepositoryKey& key) {
+std::string subject(const RepositoryKey& key) { return "repository=" + key.repository; }
+
+Result<RepositoryListing> list_repository(const Run& run, ecr::EcrClient& ecr, const RepositoryKey& key) {
   RepositoryListing listing;
   listing.key = key;
   ecr::DescribeImagesRequest req;
@@ -65,7 +83,8 @@ Result<RepositoryListing> list_repository(ecr::EcrClient& ecr, const RepositoryK
   req.max_results = ecr::kMaxListImagesResults;
   std::vector<std::string> indexes;
   do {
-    auto page = ecr.describe_images(req);
+    auto page = run.policy.call("DescribeImages " + subject(key),
+                                [&](const aws::CallOptions& o) { return ecr.describe_images(req, o); });
     if (!page) return page.error();
     for (auto& d : page->image_details) {
       if (ecr::is_index_media_type(d.image_manifest_media_type)) indexes.push_back(d.image_digest);
@@ -74,7 +93,11 @@ Result<RepositoryListing> list_repository(ecr::EcrClient& ecr, const RepositoryK
     req.next_token = page->next_token;
   } while (req.next_token);
   if (!indexes.empty()) {
-    auto children = ecr.index_children(key.repository, key.registry_id, indexes);
+    // Retried as a whole (it chunks internally): a throttle costs the chunks already fetched, and indexes are a
+    // few percent of a repository.
+    auto children = run.policy.call("BatchGetImage " + subject(key), [&](const aws::CallOptions& o) {
+      return ecr.index_children(key.repository, key.registry_id, indexes, o);
+    });
     if (!children) return children.error();
     std::map<std::string, std::vector<std::string>> by_index(children->begin(), children->end());
     for (auto& d : listing.images) {
@@ -84,26 +107,28 @@ Result<RepositoryListing> list_repository(ecr::EcrClient& ecr, const RepositoryK
   return listing;
 }
 
-Result<std::vector<std::string>> resolve_regions(const ClientFactory& factory, const CleanupOptions& options) {
+Result<std::vector<std::string>> resolve_regions(const ClientFactory& factory, const CleanupOptions& options,
+                                                 const CallPolicy& policy) {
   if (options.all_regions) {
     auto ec2_aws = factory(aws::kEc2, options.home_region, nullptr);
     if (!ec2_aws) return ec2_aws.error();
-    Ec2Client ec2(**ec2_aws);
+    Ec2Client ec2(**ec2_aws, &policy);
     return ec2.describe_regions();
   }
   if (!options.regions.empty()) return options.regions;
   return std::vector<std::string>{options.home_region};
 }
 
-Result<std::vector<Account>> resolve_accounts(const ClientFactory& factory, const CleanupOptions& options) {
+Result<std::vector<Account>> resolve_accounts(const ClientFactory& factory, const CleanupOptions& options,
+                                              const Clock& clock) {
   std::vector<Account> accounts{{options.account_label, nullptr}};
   for (const auto& role : options.assume_roles) {
     auto sts_aws = factory(aws::kSts, options.home_region, nullptr);
     if (!sts_aws) return sts_aws.error();
-    StsClient sts(**sts_aws);
-    auto creds = sts.assume_role(role, options.role_session_name);
-    if (!creds) return creds.error();
-    accounts.push_back({account_of_arn(role), std::make_shared<aws::StaticCredentialsProvider>(std::move(*creds))});
+    auto provider = assume_role_provider(**sts_aws, role, options.role_session_name, clock);
+    // Assume now, so a role we may not assume fails the run before anything is planned.
+    if (auto first = provider->credentials(); !first) return first.error();
+    accounts.push_back({account_of_arn(role), std::move(provider)});
   }
   return accounts;
 }
@@ -117,26 +142,35 @@ struct Candidate {
 // Every selected repository of every region, in run order: regions as resolved, names sorted, so a cursor means
 // the same place on every run whatever order DescribeRepositories pages came in.
 // Fills `ecr_clients` (by region) for the deletion pass.
-Result<std::vector<Candidate>> select_all(const ClientFactory& factory, const CleanupOptions& options,
-                                          const std::vector<std::string>& regions,
-                                          std::map<std::string, aws::AwsClient*>& ecr_clients) {
+Result<std::vector<Candidate>> select_all(const Run& run, std::map<std::string, aws::AwsClient*>& ecr_clients,
+                                          std::vector<std::string>& unmatched) {
   std::vector<Candidate> out;
-  for (const auto& region : regions) {
-    auto ecr_aws = factory(aws::kEcr, region, nullptr);
+  std::set<std::string> unseen(run.options.repository_patterns.begin(), run.options.repository_patterns.end());
+  for (const auto& region : run.regions) {
+    auto ecr_aws = run.factory(aws::kEcr, region, nullptr);
     if (!ecr_aws) return ecr_aws.error();
     ecr_clients[region] = *ecr_aws;
     ecr::EcrClient ecr(**ecr_aws);
     ecr::DescribeRepositoriesRequest repos_req;
     std::vector<Candidate> in_region;
     do {
-      auto page = ecr.describe_repositories(repos_req);
+      auto page = run.policy.call("DescribeRepositories region=" + region, [&](const aws::CallOptions& o) {
+        return ecr.describe_repositories(repos_req, o);
+      });
       if (!page) return page.error();
       for (auto& repo : page->repositories) {
-        auto tags = ecr.list_tags_for_resource({repo.repository_arn});
+        auto tags = run.policy.call("ListTagsForResource repository=" + repo.repository_name,
+                                    [&](const aws::CallOptions& o) {
+                                      return ecr.list_tags_for_resource({repo.repository_arn}, o);
+                                    });
         if (!tags) return tags.error();
+        for (auto it = unseen.begin(); it != unseen.end();) {
+          it = glob_match(*it, repo.repository_name) ? unseen.erase(it) : std::next(it);
+        }
         std::map<std::string, std::string> tag_map;
         for (const auto& t : tags->tags) tag_map[t.key] = t.value;
-        Selection sel = select_repository(repo.repository_name, tag_map, options.repository_patterns, options.rules);
+        Selection sel =
+            select_repository(repo.repository_name, tag_map, run.options.repository_patterns, run.options.rules);
         if (sel.selected) in_region.push_back({region, std::move(repo), std::move(sel)});
       }
       repos_req.next_token = page->next_token;
@@ -146,49 +180,93 @@ Result<std::vector<Candidate>> select_all(const ClientFactory& factory, const Cl
     });
     std::move(in_region.begin(), in_region.end(), std::back_inserter(out));
   }
+  for (const auto& p : run.options.repository_patterns) {
+    if (unseen.count(p)) unmatched.push_back(p);
+  }
   return out;
 }
 
-// Deletes outcome.plan.remove by digest: phases (referrers+indexes, images, children), each in chunks of at most
-// kMaxImageIdsPerCall, re-checking just before every batch with a fresh in-use scan and a fresh listing (tags may
-// have moved). Fills deleted/spared/failures as it goes, so a failure part-way keeps what was done.
-Result<void> delete_planned(const ClientFactory& factory, const std::vector<Account>& accounts,
-                            const std::vector<std::string>& regions, ecr::EcrClient& ecr, const RepositoryKey& key,
-                            const Rules& rules, const Clock& clock, Logger& logger, RepositoryOutcome& outcome) {
+// THE deletion call of scheduled cleanup, the clean verb and the sweep: at most kMaxImageIdsPerCall digests of
+// one repository, by digest (never by tag: the image and all its tags go). When the streaming engine gains its
+// "delete these image ids under the shared rate control" entry point, this is the one function to switch.
+Result<ecr::BatchDeleteImageResponse> delete_by_digest(const Run& run, ecr::EcrClient& ecr, const RepositoryKey& key,
+                                                       const std::vector<std::string>& digests) {
+  ecr::BatchDeleteImageRequest del;
+  del.repository_name = key.repository;
+  del.registry_id = key.registry_id;
+  for (const auto& digest : digests) del.image_ids.push_back({digest, ""});
+  return run.policy.call("BatchDeleteImage " + subject(key),
+                         [&](const aws::CallOptions& o) { return ecr.batch_delete_image(del, o); });
+}
+
+// Deletes outcome.plan.remove by digest in phases (referrers+indexes, images, children), each in chunks of at most
+// kMaxImageIdsPerCall. Before the first batch, and again whenever the last scan is older than recheck_every, the
+// in-use scan runs again and the repository is re-listed; a digest the fresh plan keeps is spared (see
+// CleanupOptions::recheck_every for the guarantee). Fills deleted/spared/failures as it goes, so a failure or the
+// deadline part-way keeps what was done; the deadline sets outcome.finished = false.
+Result<void> delete_planned(const Run& run, ecr::EcrClient& ecr, const RepositoryKey& key, const Rules& rules,
+                            InUseState& in_use, RepositoryOutcome& outcome, std::size_t& deleted_total,
+                            std::size_t planned_total) {
   std::vector<std::vector<std::string>> batches;
   for (std::size_t i = 0; i < outcome.plan.remove.size(); ++i) {
     const bool new_phase = i == 0 || outcome.plan.remove_phase[i] != outcome.plan.remove_phase[i - 1];
     if (new_phase || batches.back().size() == ecr::kMaxImageIdsPerCall) batches.emplace_back();
     batches.back().push_back(outcome.plan.remove[i].image_digest);
   }
+  const Clock& clock = run.policy.clock();
+  std::set<std::string> removable;
+  bool checked = false;
+  // The longest re-check and BatchDeleteImage so far. A batch cut by the deadline may still have been carried out
+  // by ECR, unseen (deleted but not counted), so with a deadline a step starts only when twice its longest time so
+  // far still fits. The first batch of a repository has no estimate and always starts (its timeout still ends at
+  // the deadline): guessing from the listing's calls starved a short invocation of any progress, and an unseen
+  // batch only costs the report up to kMaxImageIdsPerCall deletions it does not count (they were planned).
+  TimePoint::duration longest_check{}, longest_delete{};
+  const auto fits = [&](TimePoint::duration need) {
+    return !run.options.deadline || clock.now() + 2 * need <= *run.options.deadline;
+  };
   for (const auto& batch : batches) {
-    auto fresh_use = scan_all(factory, accounts, regions, logger, nullptr);
-    if (!fresh_use) return fresh_use.error();
-    auto fresh_listing = list_repository(ecr, key);
-    if (!fresh_listing) return fresh_listing.error();
-    const RepositoryPlan fresh = plan_repository(*fresh_listing, rules, *fresh_use, epoch_seconds(clock.now()));
-    std::set<std::string> removable;
-    for (const auto& d : fresh.remove) removable.insert(d.image_digest);
-    ecr::BatchDeleteImageRequest del;
-    del.repository_name = key.repository;
-    del.registry_id = key.registry_id;
+    const TimePoint now = clock.now();
+    const bool recheck = !checked || now - in_use.scanned_at >= run.options.recheck_every;
+    if (run.policy.expired() || !fits((recheck ? longest_check : TimePoint::duration{}) + longest_delete)) {
+      outcome.finished = false;
+      return {};
+    }
+    if (recheck) {
+      auto fresh_use = scan_all(run, nullptr);
+      if (!fresh_use) return fresh_use.error();
+      in_use = std::move(*fresh_use);
+      ++outcome.in_use_rescans;
+      auto fresh_listing = list_repository(run, ecr, key);
+      if (!fresh_listing) return fresh_listing.error();
+      const RepositoryPlan fresh = plan_repository(*fresh_listing, rules, in_use.index, epoch_seconds(clock.now()));
+      removable.clear();
+      for (const auto& d : fresh.remove) removable.insert(d.image_digest);
+      checked = true;
+      longest_check = std::max(longest_check, clock.now() - now);
+    }
+    std::vector<std::string> go;
     for (const auto& digest : batch) {
       if (removable.count(digest)) {
-        del.image_ids.push_back({digest, ""});  // by digest, never by tag: the image and all its tags
+        go.push_back(digest);
       } else {
         outcome.spared.push_back(digest);
       }
     }
-    if (del.image_ids.empty()) continue;
-    auto res = ecr.batch_delete_image(del);
+    if (go.empty()) continue;
+    const TimePoint sent = clock.now();
+    auto res = delete_by_digest(run, ecr, key, go);
     if (!res) return res.error();
+    longest_delete = std::max(longest_delete, clock.now() - sent);
     std::set<std::string> done;
     for (const auto& id : res->image_ids) {
       if (done.insert(id.image_digest).second) outcome.deleted.push_back(id.image_digest);
     }
+    deleted_total += done.size();
     for (const auto& f : res->failures) {
       outcome.failures.push_back(f.image_id.image_digest + ": " + f.failure_code + ": " + f.failure_reason);
     }
+    if (run.options.on_progress) run.options.on_progress(deleted_total, planned_total);
   }
   return {};
 }
@@ -200,57 +278,131 @@ bool before(const std::vector<std::string>& regions, const Candidate& c, const R
   return c.repository.repository_name < cursor.repository;
 }
 
+void log_stop(Logger& logger, const RepositoryCursor& at, bool inside) {
+  Json::Value f;
+  f["region"] = at.region;
+  f["repository"] = at.repository;
+  f["inside_repository"] = inside;
+  logger.info("deadline reached; next repository", f);
+}
+
 }  // namespace
+
+TimePoint stop_time(TimePoint invocation_deadline, TimePoint now) {
+  const auto left = invocation_deadline - now;
+  if (left <= TimePoint::duration::zero()) return invocation_deadline;
+  return invocation_deadline - std::min<TimePoint::duration>(kMaxReplyReserve, left / 4);
+}
 
 Result<CleanupReport> run_cleanup(const ClientFactory& factory, const CleanupOptions& options, const Clock& clock,
                                   Logger& logger) {
+  RealSleeper real_sleeper;
+  SystemRandom real_random;
+  const CallPolicy policy(clock, options.sleeper ? *options.sleeper : real_sleeper,
+                          options.random ? *options.random : real_random, options.deadline, options.max_attempts);
   CleanupReport report;
   report.applied = options.apply;
-  auto regions = resolve_regions(factory, options);
-  if (!regions) return regions.error();
+  // The deadline came before any repository: an answer, not a failure; the caller resumes from its own cursor.
+  const auto stopped_early = [&](const Error& e) -> Result<CleanupReport> {
+    report.complete = false;
+    report.next_repository = options.start_at;
+    report.stopped_early = e;
+    Json::Value f;
+    f["error"] = e.describe();
+    logger.warn("deadline reached before the first repository", f);
+    return report;
+  };
+  auto regions = resolve_regions(factory, options, policy);
+  if (!regions) return is_deadline_reached(regions.error()) ? stopped_early(regions.error()) : regions.error();
   report.regions = *regions;
   if (options.start_at && std::find(report.regions.begin(), report.regions.end(), options.start_at->region) ==
                               report.regions.end()) {
     return Error{"InvalidCursor", "the cursor's region " + options.start_at->region + " is not one of this run's",
                  "", 0, false, "cleanup"};
   }
-  auto accounts = resolve_accounts(factory, options);
+  auto accounts = resolve_accounts(factory, options, clock);
   if (!accounts) return accounts.error();
+  const Run run{factory, options, policy, logger, report.regions, std::move(*accounts)};
 
   // The whole in-use set first, every account in every region: an image in our registry may run anywhere.
-  auto in_use = scan_all(factory, *accounts, report.regions, logger, &report.scopes);
-  if (!in_use) return in_use.error();
-  report.in_use_references = in_use->size();
+  auto in_use = scan_all(run, &report.scopes);
+  if (!in_use) return is_deadline_reached(in_use.error()) ? stopped_early(in_use.error()) : in_use.error();
+  report.in_use_references = in_use->index.size();
 
   std::map<std::string, aws::AwsClient*> ecr_clients;
-  auto candidates = select_all(factory, options, report.regions, ecr_clients);
-  if (!candidates) return candidates.error();
+  auto candidates = select_all(run, ecr_clients, report.unmatched_patterns);
+  if (!candidates) {
+    return is_deadline_reached(candidates.error()) ? stopped_early(candidates.error()) : candidates.error();
+  }
   report.repositories_selected = candidates->size();
 
+  // One repository: list and plan it (and, unless plan_first, apply it at once). False: the deadline stopped it.
+  struct Pending {
+    const Candidate* candidate;
+    std::size_t outcome;  // index in report.repositories
+  };
+  std::vector<Pending> to_apply;
+  const auto stop_at = [&](const RepositoryCursor& here, bool inside) {
+    report.complete = false;
+    report.next_repository = here;
+    log_stop(logger, here, inside);
+  };
+  const auto repository_logger = [&](const Candidate& c) {
+    Json::Value f;
+    f["repository"] = c.repository.repository_name;
+    f["region"] = c.region;
+    return logger.with(f);
+  };
+  // Deletes one planned repository's images; false when the deadline stopped it (or the run must stop).
+  const auto apply = [&](const Candidate& c, RepositoryOutcome& outcome) -> Result<bool> {
+    ecr::EcrClient ecr(*ecr_clients.at(c.region));
+    Logger repo_log = repository_logger(c);
+    auto deleted = delete_planned(run, ecr, outcome.plan.key, c.selection.rules, *in_use, outcome, report.deleted,
+                                  report.planned_deletions);
+    if (!deleted && is_deadline_reached(deleted.error())) {
+      outcome.finished = false;
+    } else if (!deleted) {
+      if (!options.continue_on_repository_error) return deleted.error();
+      outcome.error = deleted.error();
+    }
+    Json::Value f;
+    f["deleted"] = static_cast<Json::UInt64>(outcome.deleted.size());
+    f["spared"] = static_cast<Json::UInt64>(outcome.spared.size());
+    f["failed"] = static_cast<Json::UInt64>(outcome.failures.size());
+    f["in_use_rescans"] = outcome.in_use_rescans;
+    if (outcome.error) {
+      f["error"] = outcome.error->describe();
+      repo_log.error("repository stopped; going on with the next", f);
+    } else if (!outcome.finished) {
+      repo_log.info("repository stopped part-way at the deadline", f);
+    } else {
+      repo_log.info("repository cleaned", f);
+    }
+    return outcome.finished;
+  };
+
+  bool stopped = false;
   for (const auto& c : *candidates) {
     const std::string& region = c.region;
     const std::string& name = c.repository.repository_name;
     if (options.start_at && before(report.regions, c, *options.start_at)) continue;  // done by an earlier run
-    if (options.deadline && clock.now() >= *options.deadline) {
-      report.complete = false;
-      report.next_repository = RepositoryCursor{region, name};
-      Json::Value f;
-      f["region"] = region;
-      f["repository"] = name;
-      logger.info("deadline reached; next repository", f);
+    const RepositoryCursor here{region, name};
+    if (policy.expired()) {
+      stop_at(here, false);
+      stopped = true;
       break;
     }
     ecr::EcrClient ecr(*ecr_clients.at(region));
     const RepositoryKey key{c.repository.registry_id, region, name};
-    Logger repo_log = logger.with([&] {
-      Json::Value f;
-      f["repository"] = name;
-      f["region"] = region;
-      return f;
-    }());
+    Logger repo_log = repository_logger(c);
     RepositoryOutcome outcome;
     outcome.selected_because = c.selection.why;
-    auto listing = list_repository(ecr, key);
+    auto listing = list_repository(run, ecr, key);
+    if (!listing && is_deadline_reached(listing.error())) {
+      stop_at(here, false);
+      stopped = true;
+      break;
+    }
     if (!listing) {
       if (!options.continue_on_repository_error) return listing.error();
       outcome.plan.key = key;
@@ -262,7 +414,7 @@ Result<CleanupReport> run_cleanup(const ClientFactory& factory, const CleanupOpt
       report.repositories.push_back(std::move(outcome));
       continue;
     }
-    outcome.plan = plan_repository(*listing, c.selection.rules, *in_use, epoch_seconds(clock.now()));
+    outcome.plan = plan_repository(*listing, c.selection.rules, in_use->index, epoch_seconds(clock.now()));
     report.planned_deletions += outcome.plan.remove.size();
     report.planned_bytes += outcome.plan.bytes_reclaimed;
     for (const auto& d : outcome.plan.remove) {
@@ -273,27 +425,34 @@ Result<CleanupReport> run_cleanup(const ClientFactory& factory, const CleanupOpt
       f["bytes"] = static_cast<Json::Int64>(d.image_size_in_bytes);
       repo_log.info("plan", f);
     }
-
-    if (options.apply) {
-      auto deleted = delete_planned(factory, *accounts, report.regions, ecr, key, c.selection.rules, clock, logger,
-                                    outcome);
-      report.deleted += outcome.deleted.size();
-      if (!deleted) {
-        if (!options.continue_on_repository_error) return deleted.error();
-        outcome.error = deleted.error();
-      }
-      Json::Value f;
-      f["deleted"] = static_cast<Json::UInt64>(outcome.deleted.size());
-      f["spared"] = static_cast<Json::UInt64>(outcome.spared.size());
-      f["failed"] = static_cast<Json::UInt64>(outcome.failures.size());
-      if (outcome.error) {
-        f["error"] = outcome.error->describe();
-        repo_log.error("repository stopped; going on with the next", f);
-      } else {
-        repo_log.info("repository cleaned", f);
-      }
-    }
     report.repositories.push_back(std::move(outcome));
+    if (!options.apply || report.repositories.back().plan.remove.empty()) continue;
+    if (options.plan_first) {
+      to_apply.push_back({&c, report.repositories.size() - 1});
+      continue;
+    }
+    auto finished = apply(c, report.repositories.back());
+    if (!finished) return finished.error();
+    if (!*finished) {
+      stop_at(here, true);
+      stopped = true;
+      break;
+    }
+  }
+  // plan_first: a deadline during planning deletes nothing; otherwise each planned repository in order, and the
+  // ones after a stop are left unfinished (the cursor re-plans them).
+  for (std::size_t i = 0; i < to_apply.size(); ++i) {
+    RepositoryOutcome& outcome = report.repositories[to_apply[i].outcome];
+    if (stopped) {
+      outcome.finished = false;
+      continue;
+    }
+    auto finished = apply(*to_apply[i].candidate, outcome);
+    if (!finished) return finished.error();
+    if (!*finished) {
+      stop_at({to_apply[i].candidate->region, to_apply[i].candidate->repository.repository_name}, true);
+      stopped = true;
+    }
   }
   Json::Value summary;
   summary["applied"] = options.apply;
@@ -347,7 +506,9 @@ Json::Value report_to_json(const CleanupReport& report, bool compact) {
       out["next_repository"]["region"] = report.next_repository->region;
       out["next_repository"]["repository"] = report.next_repository->repository;
     }
+    if (report.stopped_early) out["stopped"] = report.stopped_early->describe();
   }
+  if (!report.unmatched_patterns.empty()) out["unmatched_patterns"] = strings(report.unmatched_patterns);
   out["repositories"] = Json::Value(Json::arrayValue);
   for (const auto& r : report.repositories) {
     Json::Value v;
@@ -361,6 +522,7 @@ Json::Value report_to_json(const CleanupReport& report, bool compact) {
     v["bytes_reclaimed"] = static_cast<Json::Int64>(r.plan.bytes_reclaimed);
     v["remove_count"] = static_cast<Json::UInt64>(r.plan.remove.size());
     v["keep_count"] = static_cast<Json::UInt64>(r.plan.keep.size());
+    v["in_use_count"] = static_cast<Json::UInt64>(count_in_use(r.plan));
     v["remove"] = Json::Value(Json::arrayValue);
     for (std::size_t i = 0; i < r.plan.remove.size(); ++i) {
       if (compact && i >= kCompactRemoveSample) break;
@@ -376,34 +538,95 @@ Json::Value report_to_json(const CleanupReport& report, bool compact) {
       v["failures"] = strings(r.failures);
     }
     if (r.error) v["error"] = r.error->describe();
+    if (!r.finished) v["finished"] = false;
     out["repositories"].append(v);
   }
   return out;
 }
 
-std::string report_to_table(const CleanupReport& report) {
+std::string human_bytes(std::int64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  constexpr double kStep = 1024.0;  // IEC binary prefixes
+  double v = static_cast<double>(bytes < 0 ? 0 : bytes);
+  std::size_t unit = 0;
+  while (v >= kStep && unit + 1 < std::size(kUnits)) {
+    v /= kStep;
+    ++unit;
+  }
+  std::ostringstream os;
+  if (unit == 0) {
+    os << static_cast<std::int64_t>(v) << " B";
+  } else {
+    os << std::fixed << std::setprecision(v < 10 ? 1 : 0) << v << ' ' << kUnits[unit];
+  }
+  return os.str();
+}
+
+std::size_t count_in_use(const RepositoryPlan& plan) {
+  constexpr std::string_view kInUsePrefix = "in use by ";  // selection_planner's keep reason for what runs
+  std::size_t n = 0;
+  for (const auto& d : plan.keep) {
+    n += std::any_of(d.reasons.begin(), d.reasons.end(),
+                     [&](const std::string& why) { return why.rfind(kInUsePrefix, 0) == 0; });
+  }
+  return n;
+}
+
+std::string report_to_table(const CleanupReport& report, bool verbose) {
   std::ostringstream os;
   os << (report.applied ? "APPLIED" : "DRY RUN") << " regions:";
   for (const auto& r : report.regions) os << " " << r;
-  os << "  in-use references: " << report.in_use_references << "\n";
+  os << "  in-use references: " << report.in_use_references << "\n\n";
+  std::size_t name_width = std::string_view("REPOSITORY").size();
   for (const auto& r : report.repositories) {
-    os << "\n" << r.plan.key.region << " " << r.plan.key.repository << " (" << r.selected_because << ")  remove "
-       << r.plan.remove.size() << ", keep " << r.plan.keep.size() << ", reclaim " << r.plan.bytes_reclaimed
-       << " bytes\n";
-    auto row = [&](const char* action, const ImageDecision& d) {
-      std::string tags;
-      for (const auto& t : d.image_tags) tags += (tags.empty() ? "" : ",") + t;
-      os << "  " << std::left << std::setw(7) << action << std::setw(22) << d.image_digest.substr(0, 19) << " "
-         << std::setw(24) << (tags.empty() ? "<untagged>" : tags) << " "
-         << (d.reasons.empty() ? std::string() : d.reasons.front()) << "\n";
-    };
-    for (const auto& d : r.plan.remove) row("REMOVE", d);
-    for (const auto& d : r.plan.keep) row("keep", d);
-    if (r.error) os << "  stopped: " << r.error->describe() << "\n";
-    if (report.applied) {
-      os << "  deleted " << r.deleted.size() << ", spared " << r.spared.size() << ", failed " << r.failures.size()
-         << "\n";
+    name_width = std::max(name_width, r.plan.key.region.size() + 1 + r.plan.key.repository.size());
+  }
+  const auto row = [&](const std::string& name, const std::string& remove, const std::string& keep,
+                       const std::string& in_use, const std::string& reclaim, const std::string& tail) {
+    os << std::left << std::setw(static_cast<int>(name_width)) << name << std::right << std::setw(8) << remove
+       << std::setw(8) << keep << std::setw(8) << in_use << std::setw(12) << reclaim << tail << "\n";
+  };
+  const auto applied_cols = [&](const std::string& deleted, const std::string& spared, const std::string& failed) {
+    if (!report.applied) return std::string();
+    std::ostringstream t;
+    t << std::right << std::setw(9) << deleted << std::setw(8) << spared << std::setw(8) << failed;
+    return t.str();
+  };
+  row("REPOSITORY", "REMOVE", "KEEP", "IN USE", "RECLAIM", applied_cols("DELETED", "SPARED", "FAILED"));
+  std::size_t keep_total = 0, in_use_total = 0, spared_total = 0, failed_total = 0;
+  for (const auto& r : report.repositories) {
+    const std::size_t in_use = count_in_use(r.plan);
+    keep_total += r.plan.keep.size();
+    in_use_total += in_use;
+    spared_total += r.spared.size();
+    failed_total += r.failures.size();
+    std::string note = r.error ? "  stopped: " + r.error->describe() : (!r.finished ? "  (unfinished)" : "");
+    row(r.plan.key.region + "/" + r.plan.key.repository, std::to_string(r.plan.remove.size()),
+        std::to_string(r.plan.keep.size()), std::to_string(in_use), human_bytes(r.plan.bytes_reclaimed),
+        applied_cols(std::to_string(r.deleted.size()), std::to_string(r.spared.size()),
+                     std::to_string(r.failures.size())) +
+            note);
+  }
+  row("TOTAL", std::to_string(report.planned_deletions), std::to_string(keep_total), std::to_string(in_use_total),
+      human_bytes(report.planned_bytes),
+      applied_cols(std::to_string(report.deleted), std::to_string(spared_total), std::to_string(failed_total)));
+  if (verbose) {
+    for (const auto& r : report.repositories) {
+      os << "\n" << r.plan.key.region << " " << r.plan.key.repository << " (" << r.selected_because << ")\n";
+      auto image = [&](const char* action, const ImageDecision& d) {
+        std::string tags;
+        for (const auto& t : d.image_tags) tags += (tags.empty() ? "" : ",") + t;
+        os << "  " << std::left << std::setw(7) << action << std::setw(22) << d.image_digest.substr(0, 19) << " "
+           << std::setw(24) << (tags.empty() ? "<untagged>" : tags) << " " << std::right << std::setw(10)
+           << human_bytes(d.image_size_in_bytes) << "  " << (d.reasons.empty() ? std::string() : d.reasons.front())
+           << "\n";
+      };
+      for (const auto& d : r.plan.remove) image("REMOVE", d);
+      for (const auto& d : r.plan.keep) image("keep", d);
+      for (const auto& f : r.failures) os << "  failed " << f << "\n";
     }
+  } else if (!report.repositories.empty()) {
+    os << "\n(--verbose lists every image and why it goes or stays)\n";
   }
   if (report.next_repository) {
     os << "\nStopped at the deadline; resume at " << report.next_repository->region << " "
@@ -411,8 +634,7 @@ std::string report_to_table(const CleanupReport& report) {
   }
   os << "\nNot covered yet:";
   for (const char* n : kNotCovered) os << " " << n << ";";
-  os << "\nTotal: " << report.planned_deletions << " images, " << report.planned_bytes << " bytes"
-     << (report.applied ? ", deleted " + std::to_string(report.deleted) : std::string()) << "\n";
+  os << "\n";
   return os.str();
 }
 

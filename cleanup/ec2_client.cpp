@@ -20,7 +20,9 @@ std::vector<std::string> parse_region_names(std::string_view xml) {
 }
 
 Result<std::vector<std::string>> Ec2Client::describe_regions() {
-  ECRS_CLEANUP_TRY(xml, aws_->query_call("DescribeRegions", {}, kEc2Version));
+  ECRS_CLEANUP_TRY(xml, call_with(policy_, "", [&](const aws::CallOptions& options) {
+                     return aws_->query_call("DescribeRegions", {}, kEc2Version, options);
+                   }));
   auto regions = parse_region_names(xml);
   if (regions.empty()) return detail::invalid("DescribeRegionsResponse lists no region");
   return regions;

@@ -8,9 +8,9 @@ using detail::array_member;
 using detail::opt_string;
 
 Result<Json::Value> EcsClient::call(std::string_view op, const Json::Value& input, const std::string& subject) {
-  aws::CallOptions options;
-  options.context = subject;
-  return aws_->json_call(kEcsTargetPrefix, op, input, options, "1.1");
+  return call_with(policy_, subject, [&](const aws::CallOptions& options) {
+    return aws_->json_call(kEcsTargetPrefix, op, input, options, "1.1");
+  });
 }
 
 namespace {

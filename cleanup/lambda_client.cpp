@@ -58,9 +58,9 @@ Result<LambdaFunctionCode> decode_get_function(const Json::Value& body) {
 }
 
 Result<Json::Value> LambdaClient::get(const std::string& path, const char* operation, const std::string& subject) {
-  aws::CallOptions options;
-  options.context = subject;
-  ECRS_CLEANUP_TRY(res, aws_->rest_call("GET", path, "", {}, options, operation));
+  ECRS_CLEANUP_TRY(res, call_with(policy_, subject, [&](const aws::CallOptions& options) {
+                     return aws_->rest_call("GET", path, "", {}, options, operation);
+                   }));
   if (res.body.empty()) return Json::Value(Json::objectValue);
   auto parsed = parse_json(res.body, operation);
   if (!parsed) return parsed.error();

@@ -2,9 +2,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <ostream>
 
 #include "ecrs/common/json.hpp"
+#include "ecrs/common/log.hpp"
 #include "ecrs/handler/clean_mode.hpp"
 
 namespace ecrs::handler {
@@ -13,6 +15,7 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitChangesPlanned = 3;  // --detailed-exitcode, as terraform plan's 2 (ours is taken by usage)
 
 class CleanEventMode final : public EventMode {
  public:
@@ -42,6 +45,14 @@ class CleanEventMode final : public EventMode {
     start["keep_days"] = options->rules.keep_days;
     start["regions"] = options->all_regions ? Json::Value("all") : Json::Value(Json::arrayValue);
     for (const auto& r : options->regions) start["regions"].append(r);
+    // Lambda's deadline (a zero one: no Lambda-Runtime-Deadline-Ms, i.e. no deadline). A run the deadline stops
+    // replies with complete=false and next_repository; nothing carries the cursor to the next scheduled run, which
+    // re-plans from the first repository: what this one deleted is gone from its plans, so it moves on.
+    if (info.deadline != std::chrono::system_clock::time_point{}) {
+      options->deadline = cleanup::stop_time(info.deadline, session_->clock().now());
+      start["stop_at"] = format_timestamp(*options->deadline);
+    }
+    clean::apply_session_settings(*session_, *options);
     log.info("scheduled cleanup: start", start);
     auto report = cleanup::run_cleanup(clean::session_factory(*session_), *options, session_->clock(), log);
     if (!report) {
@@ -58,7 +69,11 @@ class CleanEventMode final : public EventMode {
     done["bytes_reclaimed"] = static_cast<Json::Int64>(report->planned_bytes);
     done["deleted"] = static_cast<Json::UInt64>(report->deleted);
     done["failed"] = static_cast<Json::UInt64>(failures);
-    if (failures > 0) {
+    if (!report->complete) {
+      done["complete"] = false;
+      if (report->next_repository) done["next_repository"] = report->next_repository->repository;
+      log.warn("scheduled cleanup: stopped at the deadline; the next run continues", done);
+    } else if (failures > 0) {
       log.warn("scheduled cleanup: done with per-image failures", done);
     } else {
       log.info("scheduled cleanup: done", done);
@@ -84,8 +99,12 @@ App Runner image services. Tags are resolved to digests; an index in use keeps i
 NOT covered yet: EKS / Kubernetes pods, EventBridge Scheduler and ECS scheduled tasks, AWS Batch job
 definitions -- protect those images with --keep-tag or keep them out of --repos.
 
---apply re-checks, just before each BatchDeleteImage batch, that nothing new uses the digests.
-Exit codes: 0 done, 1 a call or a deletion failed, 2 usage.)";
+--apply re-checks that nothing new uses the digests with a fresh in-use scan and listing after the plan and
+then at least every 15 s while deleting. --max-duration stops in time (between two batches) and says where.
+Output: a summary table per repository (counts, sizes, in use); --verbose adds every image and why.
+Exit codes: 0 done, 1 a call or a deletion failed (or --max-duration stopped it), 2 usage.
+With --detailed-exitcode: 0 nothing to delete, 3 images planned (dry run) or deleted (--apply), 1 failure,
+2 usage.)";
 
 class CleanVerb final : public CliVerb {
  public:
@@ -112,6 +131,12 @@ class CleanVerb final : public CliVerb {
                      "Also scan the account of this role for images in use (repeatable; arn:aws:iam::ACCOUNT:role/NAME)");
     cmd_->add_option("--output", output_, "text (a table on a terminal) or json")
         ->check(CLI::IsMember({"text", "json"}));
+    cmd_->add_flag("--verbose,-v", verbose_, "List every image with its decision and why, not just the summary");
+    cmd_->add_flag("--detailed-exitcode", detailed_exitcode_,
+                   "Exit 0 when nothing is to be deleted, 3 when images are planned or deleted");
+    cmd_->add_option("--max-duration", max_duration_s_,
+                     "Stop (between two batches) after this many seconds and say where; the next run continues")
+        ->check(CLI::Range(1, clean::kMaxDurationSeconds));
     return cmd_;
   }
 
@@ -147,7 +172,25 @@ class CleanVerb final : public CliVerb {
       return kExitUsage;
     }
 
+    clean::apply_session_settings(session, options);
+    if (max_duration_s_ > 0) options.deadline = session.clock().now() + std::chrono::seconds(max_duration_s_);
+    clean::ProgressLine progress(session.clock());
+    if (apply_ && io.progress) {
+      options.plan_first = true;  // a known total from the first deletion
+      options.on_progress = [&](std::size_t deleted, std::size_t planned) {
+        if (auto line = progress.update(deleted, planned)) io.err << '\r' << *line << "\x1b[K" << std::flush;
+      };
+    }
     auto report = cleanup::run_cleanup(clean::session_factory(session), options, session.clock(), session.logger());
+    if (apply_ && io.progress && progress.shown()) io.err << "\r\x1b[K" << std::flush;
+    if (report) {
+      for (const auto& p : report->unmatched_patterns) {
+        io.err << "ecr-sweeper clean: warning: --repos '" << p << "' matches no repository in "
+               << (report->regions.size() == 1 ? "region " + report->regions.front()
+                                                : std::to_string(report->regions.size()) + " regions")
+               << "\n";
+      }
+    }
     if (!report) {
       io.err << "ecr-sweeper clean: " << report.error().describe() << "\n"
              << (apply_ ? "stopped; images deleted before the failure stay deleted, nothing else was touched\n"
@@ -157,10 +200,10 @@ class CleanVerb final : public CliVerb {
     if (output_ == "json") {
       io.out << to_compact_json(cleanup::report_to_json(*report)) << '\n';
     } else if (options_.table.value_or(::isatty(STDOUT_FILENO) != 0)) {
-      io.out << cleanup::report_to_table(*report);
-      if (!apply_) io.out << "Dry run: nothing was deleted. Run again with --apply to delete the REMOVE rows.\n";
+      io.out << cleanup::report_to_table(*report, verbose_);
+      if (!apply_) io.out << "Dry run: nothing was deleted. Run again with --apply to delete what REMOVE counts.\n";
     } else {
-      io.out << clean::report_to_text(*report);
+      io.out << clean::report_to_text(*report, verbose_);
     }
     std::size_t failures = 0;
     for (const auto& r : report->repositories) failures += r.failures.size();
@@ -168,6 +211,15 @@ class CleanVerb final : public CliVerb {
       io.err << "ecr-sweeper clean: " << failures << " image(s) could not be deleted (see failures above)\n";
       return kExitFailed;
     }
+    if (!report->complete) {
+      io.err << "ecr-sweeper clean: --max-duration reached before the end"
+             << (report->next_repository ? " (stopped at " + report->next_repository->region + "/" +
+                                               report->next_repository->repository + ")"
+                                         : std::string())
+             << "; run again to continue: what was deleted stays deleted and is not planned again\n";
+      return kExitFailed;
+    }
+    if (detailed_exitcode_ && report->planned_deletions > 0) return kExitChangesPlanned;
     return kExitOk;
   }
 
@@ -188,6 +240,9 @@ class CleanVerb final : public CliVerb {
   bool all_regions_ = false;
   std::vector<std::string> roles_;
   std::string output_ = "text";
+  bool verbose_ = false;
+  bool detailed_exitcode_ = false;
+  int max_duration_s_ = 0;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <sstream>
 
+#include "ecrs/aws/retry.hpp"
 #include "ecrs/common/json.hpp"
 #include "ecrs/common/log.hpp"
 #include "ecrs/handler/clean_mode.hpp"
@@ -192,7 +193,7 @@ std::string scheduled_reply(const cleanup::CleanupReport& report) {
   return text;
 }
 
-std::string report_to_text(const cleanup::CleanupReport& report) {
+std::string report_to_text(const cleanup::CleanupReport& report, bool verbose) {
   // Digests in text lines keep 12 hex characters, as `docker images` shortens ids; JSON has them whole.
   constexpr std::size_t kShortDigestHex = 12;
   std::ostringstream os;
@@ -203,28 +204,65 @@ std::string report_to_text(const cleanup::CleanupReport& report) {
     const auto& p = r.plan;
     os << "repository " << p.key.region << '/' << p.key.repository << " registry=" << p.key.registry_id
        << " selected=\"" << r.selected_because << "\" remove=" << p.remove.size() << " keep=" << p.keep.size()
-       << " bytes_reclaimed=" << p.bytes_reclaimed << '\n';
+       << " in_use=" << cleanup::count_in_use(p) << " bytes_reclaimed=" << p.bytes_reclaimed << " ("
+       << cleanup::human_bytes(p.bytes_reclaimed) << ")" << (r.finished ? "" : " finished=false") << '\n';
     auto line = [&](const char* action, const cleanup::ImageDecision& d) {
       os << "  " << action << ' ' << digest_hex(d.image_digest, kShortDigestHex)
          << " tags=" << join(d.image_tags, ",", "<untagged>") << " pushed=" << pushed(d.image_pushed_at)
          << " bytes=" << d.image_size_in_bytes << " why=\"" << join(d.reasons, "; ", "") << "\"\n";
     };
-    for (const auto& d : p.remove) line("remove", d);
-    for (const auto& d : p.keep) line("keep", d);
+    if (verbose) {
+      for (const auto& d : p.remove) line("remove", d);
+      for (const auto& d : p.keep) line("keep", d);
+    }
     if (report.applied) {
       os << "  result deleted=" << r.deleted.size() << " spared=" << r.spared.size()
          << " failed=" << r.failures.size() << '\n';
       for (const auto& f : r.failures) os << "  failure " << f << '\n';
-      for (const auto& s : r.spared) os << "  spared " << s << " (in use or kept at the re-check before delete)\n";
+      if (verbose) {
+        for (const auto& s : r.spared) os << "  spared " << s << " (in use or kept at the re-check before delete)\n";
+      }
     }
   }
   os << "total: repositories=" << report.repositories.size() << " remove=" << report.planned_deletions
      << " bytes_reclaimed=" << report.planned_bytes;
   if (report.applied) os << " deleted=" << report.deleted;
+  if (report.next_repository && !report.complete) {
+    os << "\nstopped at the deadline; next: " << report.next_repository->region << '/'
+       << report.next_repository->repository;
+  }
   os << "\nnot covered by the in-use scan:";
   for (const char* n : cleanup::kNotCovered) os << ' ' << n << ';';
   os << '\n';
   return os.str();
+}
+
+void apply_session_settings(AwsSession& session, cleanup::CleanupOptions& options) {
+  // A malformed AWS_MAX_ATTEMPTS already failed the session's own clients; the default is the safe reading here.
+  if (auto attempts = aws::max_attempts_from_env(session.env())) options.max_attempts = *attempts;
+  options.sleeper = &session.sleeper();
+  options.random = &session.random();
+}
+
+std::string progress_text(std::size_t done, std::size_t total, std::chrono::duration<double> elapsed) {
+  std::ostringstream os;
+  const double pct = total == 0 ? 100.0 : 100.0 * static_cast<double>(done) / static_cast<double>(total);
+  os << "deleted " << done << '/' << total << " (" << static_cast<int>(pct) << "%)";
+  const double seconds = elapsed.count();
+  if (done > 0 && seconds > 0) {
+    const double rate = static_cast<double>(done) / seconds;
+    os << "  " << static_cast<std::int64_t>(rate + 0.5) << "/s";
+    if (total > done) os << "  ETA " << static_cast<std::int64_t>(static_cast<double>(total - done) / rate + 0.5) << 's';
+  }
+  return os.str();
+}
+
+std::optional<std::string> ProgressLine::update(std::size_t done, std::size_t total) {
+  const auto now = clock_->monotonic();
+  if (done < total && last_ && now - *last_ < kProgressRedraw) return std::nullopt;
+  last_ = now;
+  shown_ = true;
+  return progress_text(done, total, now - started_);
 }
 
 }  // namespace ecrs::handler::clean

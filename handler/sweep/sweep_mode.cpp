@@ -5,6 +5,7 @@
 
 #include "ecrs/cleanup/cleanup.hpp"
 #include "ecrs/cleanup/sts_client.hpp"
+#include "ecrs/aws/retry.hpp"
 #include "ecrs/common/json.hpp"
 
 namespace ecrs::handler {
@@ -12,9 +13,6 @@ namespace {
 
 constexpr const char* kEventKey = "ecrSweeper";
 constexpr const char* kCleanTask = "clean";
-constexpr const char* kInUsePrefix = "in use by ";  // cleanup's keep reason for a digest something runs
-// Renew cached AssumeRole credentials this long before they expire, so no call signs with an expiring key.
-constexpr std::chrono::minutes kCredentialRefreshMargin{5};
 
 Error invalid(const std::string& message) { return Error{"InvalidEvent", message, "", 0, false, "sweep task"}; }
 
@@ -54,6 +52,7 @@ struct SweepReport {
   std::optional<Error> error;
   bool complete = false;
   std::string cursor;
+  bool cursor_inside = false;  // the cursor's repository was started: the next run re-plans what is left of it
   std::size_t repositories_seen = 0;       // selected for cleanup in this account and region
   std::size_t repositories_processed = 0;  // in this invocation
   std::size_t images_planned = 0;
@@ -80,6 +79,7 @@ struct SweepReport {
     v["dryRun"] = task ? task->dry_run : true;
     v["complete"] = complete;
     if (!cursor.empty()) v["cursor"] = cursor;
+    if (cursor_inside) v["cursorInsideRepository"] = true;
     if (error) {
       v["error"]["code"] = error->code;
       v["error"]["message"] = bounded(error->context.empty() ? error->message
@@ -133,22 +133,24 @@ class SweepMode final : public EventMode {
   }
 
  private:
-  // A warm function runs many items, most of them another region of an account it just assumed a role in:
-  // reuse the credentials until shortly before STS's Expiration.
-  Result<std::shared_ptr<aws::CredentialsProvider>> assumed(cleanup::StsClient& sts, const std::string& role_arn,
+  // A warm function runs many items, most of them another region of an account it just assumed a role in: one
+  // provider per role, which renews its credentials before STS's Expiration (cleanup::assume_role_provider), so an
+  // item longer than the session keeps signing with a valid token. The first item's run id names the session.
+  Result<std::shared_ptr<aws::CredentialsProvider>> assumed(aws::AwsClient& sts, const std::string& role_arn,
                                                             const std::string& run) {
-    const auto now = session_->clock().now();
-    if (auto it = assumed_.find(role_arn); it != assumed_.end()) {
-      auto cached = it->second->credentials();
-      if (cached && cached->expiration && *cached->expiration - kCredentialRefreshMargin > now) return it->second;
-      assumed_.erase(it);
+    auto it = assumed_.find(role_arn);
+    if (it == assumed_.end()) {
+      it = assumed_
+               .emplace(role_arn, cleanup::assume_role_provider(sts, role_arn, sweep_role_session_name(run),
+                                                                session_->clock()))
+               .first;
     }
-    auto creds = sts.assume_role(role_arn, sweep_role_session_name(run));
-    if (!creds) return creds.error();
-    if (!creds->expiration) creds->expiration = now + std::chrono::seconds(cleanup::kAssumeRoleDurationSeconds);
-    auto provider = std::make_shared<aws::StaticCredentialsProvider>(std::move(*creds));
-    assumed_[role_arn] = provider;
-    return std::shared_ptr<aws::CredentialsProvider>(provider);
+    // Ask now: a role we may not assume is the item's error before any registry call.
+    if (auto creds = it->second->credentials(); !creds) {
+      assumed_.erase(it);
+      return creds.error();
+    }
+    return it->second;
   }
 
   void run(const SweepTask& task, const InvocationInfo& info, SweepReport& report) {
@@ -209,7 +211,7 @@ class SweepMode final : public EventMode {
                              "", 0, false, ""};
         return;
       }
-      auto creds = assumed(sts, task.role_arn, task.run_id.empty() ? info.request_id : task.run_id);
+      auto creds = assumed(**sts_aws, task.role_arn, task.run_id.empty() ? info.request_id : task.run_id);
       if (!creds) {
         report.error = creds.error();
         return;
@@ -231,7 +233,11 @@ class SweepMode final : public EventMode {
     options.home_region = region;
     options.apply = !task.dry_run;
     options.account_label = report.account_id;
-    options.deadline = info.deadline - settings_.deadline_margin;
+    options.deadline = settings_.deadline_margin ? info.deadline - *settings_.deadline_margin
+                                                 : cleanup::stop_time(info.deadline, session_->clock().now());
+    if (auto attempts = aws::max_attempts_from_env(session_->env())) options.max_attempts = *attempts;
+    options.sleeper = &session_->sleeper();
+    options.random = &session_->random();
     if (!task.cursor.empty()) options.start_at = cleanup::RepositoryCursor{region, task.cursor};
     // One repository failing is an error in the report, not the end of the item: the others still get swept and
     // the state machine sees complete=false.
@@ -250,21 +256,20 @@ class SweepMode final : public EventMode {
     report.repositories_seen = result->repositories_selected;
     for (const auto& r : result->repositories) add_repository(r, report);
     if (result->next_repository) report.cursor = result->next_repository->repository;
+    // The deadline came before the first repository (a slow scan): the same cursor again, and why.
+    if (result->stopped_early) {
+      report.cursor = task.cursor;
+      report.error = *result->stopped_early;
+    }
+    report.cursor_inside = !result->repositories.empty() && !result->repositories.back().finished;
     report.complete = result->complete && report.errors_total == 0;
   }
 
   static void add_repository(const cleanup::RepositoryOutcome& r, SweepReport& report) {
     const std::string& name = r.plan.key.repository;
-    std::size_t in_use_kept = 0;
-    for (const auto& d : r.plan.keep) {
-      for (const auto& why : d.reasons) {
-        if (why.rfind(kInUsePrefix, 0) == 0) {
-          ++in_use_kept;
-          break;
-        }
-      }
-    }
-    ++report.repositories_processed;
+    const std::size_t in_use_kept = cleanup::count_in_use(r.plan);
+    // A repository the deadline stopped part-way is processed by the invocation that finishes it (it is the cursor).
+    if (r.finished) ++report.repositories_processed;
     report.images_planned += r.plan.remove.size();
     report.bytes += r.plan.bytes_reclaimed;
     report.in_use_kept += in_use_kept;
@@ -285,6 +290,7 @@ class SweepMode final : public EventMode {
     row["failed"] = static_cast<Json::UInt64>(r.failures.size());
     row["bytes"] = static_cast<Json::Int64>(r.plan.bytes_reclaimed);
     row["inUseKept"] = static_cast<Json::UInt64>(in_use_kept);
+    if (!r.finished) row["finished"] = false;
     report.rows.append(row);
   }
 

@@ -43,7 +43,12 @@ class CleanVerb : public ::testing::Test {
 TEST_F(CleanVerb, DryRunPrintsAPlanPerRepositoryAndDeletesNothing) {
   const auto before = snapshot();
   Session session(server_.endpoint());
-  const auto r = session.clean({"--keep", "40"});
+  const auto summary = session.clean({"--keep", "40"});
+  ASSERT_EQ(summary.rc, 0) << summary.err;
+  EXPECT_NE(summary.out.find("repository us-east-1/web"), std::string::npos) << summary.out;
+  EXPECT_NE(summary.out.find("in_use=8"), std::string::npos) << summary.out;
+  EXPECT_EQ(count_lines_starting(summary.out, "  remove "), 0u) << "every image only with --verbose";
+  const auto r = session.clean({"--keep", "40", "--verbose"});
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("DRY RUN"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("repository us-east-1/web"), std::string::npos) << r.out;
@@ -144,9 +149,129 @@ TEST_F(CleanVerb, HelpSaysWhatInUseCoversAndWhatItDoesNot) {
   const std::string help = sub->help();
   for (const char* word : {"--apply", "--keep-days", "--keep-tag", "--repos", "--all-regions", "--assume-role",
                            "ECS running tasks", "Lambda", "App Runner", "EKS", "EventBridge Scheduler", "Batch",
-                           "ecr-sweeper:enabled=true", "Exit codes"}) {
+                           "ecr-sweeper:enabled=true", "Exit codes", "--detailed-exitcode",
+                           "3 images planned", "--max-duration", "--verbose"}) {
     EXPECT_NE(help.find(word), std::string::npos) << word << " missing from:\n" << help;
   }
+}
+
+TEST_F(CleanVerb, ATerminalGetsASummaryTableAndEveryImageOnlyWithVerbose) {
+  Session session(server_.endpoint());
+  const auto r = session.clean({"--keep", "40"}, /*table=*/true);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto expected = expected_web_deletions(seeded_, 40, 30);
+  for (const char* column : {"REPOSITORY", "REMOVE", "KEEP", "IN USE", "RECLAIM", "TOTAL"}) {
+    EXPECT_NE(r.out.find(column), std::string::npos) << column << " missing:\n" << r.out;
+  }
+  // web's row: its counts, the eight in-use images, a human-readable size.
+  std::istringstream in(r.out);
+  std::string web_row;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("us-east-1/web ", 0) == 0) web_row = line;
+  }
+  ASSERT_FALSE(web_row.empty()) << r.out;
+  std::istringstream cols(web_row);
+  std::string name, remove, keep, in_use, size, unit;
+  cols >> name >> remove >> keep >> in_use >> size >> unit;
+  EXPECT_EQ(remove, std::to_string(expected.size())) << web_row;
+  EXPECT_EQ(keep, std::to_string(kImages - expected.size())) << web_row;
+  EXPECT_EQ(in_use, std::to_string(seeded_.in_use.size())) << web_row;
+  EXPECT_TRUE(unit == "B" || unit == "KiB" || unit == "MiB" || unit == "GiB") << web_row;
+  EXPECT_EQ(count_lines_starting(r.out, "  REMOVE "), 0u) << r.out;
+
+  const auto verbose = session.clean({"--keep", "40", "--verbose"}, /*table=*/true);
+  ASSERT_EQ(verbose.rc, 0) << verbose.err;
+  EXPECT_EQ(count_lines_starting(verbose.out, "  REMOVE "), expected.size());
+  EXPECT_EQ(count_lines_starting(verbose.out, "  keep "), kImages - expected.size());
+}
+
+TEST_F(CleanVerb, JsonListsEveryPlannedImagePastAHundred) {
+  Session session(server_.endpoint());
+  const auto r = session.clean({"--keep", "0", "--keep-days", "0", "--output", "json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto plan = parse_json(r.out);
+  ASSERT_TRUE(plan) << r.out.substr(0, 300);
+  const auto planned = removed_in(*plan, "web");
+  const auto expected = expected_web_deletions(seeded_, 0, 0);
+  ASSERT_GT(expected.size(), 100u);
+  EXPECT_EQ(planned, expected);
+  EXPECT_EQ((*plan)["repositories"][0]["remove_count"].asUInt64(), expected.size());
+  EXPECT_EQ((*plan)["repositories"][0]["in_use_count"].asUInt64(), seeded_.in_use.size());
+}
+
+TEST_F(CleanVerb, AReposPatternThatMatchesNothingWarnsOnStderr) {
+  Session session(server_.endpoint());
+  const auto r = session.clean({"--repos", "nomatch-*", "--repos", "team-*"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: --repos 'nomatch-*' matches no repository"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("'team-*'"), std::string::npos) << "team-* matched team-api: " << r.err;
+  const auto json = session.clean({"--repos", "nomatch-*", "--output", "json"});
+  auto doc = parse_json(json.out);
+  ASSERT_TRUE(doc) << json.out;
+  EXPECT_EQ((*doc)["unmatched_patterns"][0].asString(), "nomatch-*");
+}
+
+TEST_F(CleanVerb, DetailedExitcodeSaysWhetherAnythingIsToBeDeleted) {
+  const auto before = snapshot();
+  Session session(server_.endpoint());
+  EXPECT_EQ(session.clean({"--keep", "40", "--detailed-exitcode"}).rc, 3);
+  EXPECT_EQ(session.clean({"--keep", "1000", "--detailed-exitcode"}).rc, 0) << "keeps everything";
+  EXPECT_EQ(session.clean({"--keep", "40"}).rc, 0) << "without the flag a plan is still 0";
+  EXPECT_EQ(session.clean({"--detailed-exitcode", "--keep", "x"}).rc, 2);
+  EXPECT_EQ(snapshot(), before);
+  EXPECT_EQ(session.clean({"--keep", "40", "--apply", "--detailed-exitcode"}).rc, 3) << "deleted something";
+  EXPECT_EQ(session.clean({"--keep", "40", "--apply", "--detailed-exitcode"}).rc, 0) << "nothing left to do";
+}
+
+TEST_F(CleanVerb, MaxDurationStopsInTimeSaysWhereAndExitsOne) {
+  // Every BatchDeleteImage takes longer than the whole --max-duration: the first one is cut at the deadline.
+  server_.set_latency("BatchDeleteImage", std::chrono::milliseconds(3000));
+  Session session(server_.endpoint());
+  const auto r = session.clean({"--keep", "0", "--keep-days", "0", "--apply", "--max-duration", "1", "--output",
+                                "json"});
+  EXPECT_EQ(r.rc, 1) << r.err;
+  EXPECT_NE(r.err.find("--max-duration reached"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("us-east-1/web"), std::string::npos) << r.err;
+  auto doc = parse_json(r.out);
+  ASSERT_TRUE(doc) << r.out;
+  EXPECT_FALSE((*doc)["complete"].asBool());
+  EXPECT_EQ((*doc)["next_repository"]["repository"].asString(), "web");
+  EXPECT_EQ(session.clean({"--max-duration", "0"}).rc, 2);
+}
+
+TEST(CleanProgress, TheLineHasTotalPercentageRateAndEta) {
+  using namespace std::chrono_literals;
+  EXPECT_EQ(handler::clean::progress_text(300, 1200, 2s), "deleted 300/1200 (25%)  150/s  ETA 6s");
+  EXPECT_EQ(handler::clean::progress_text(0, 1200, 0s), "deleted 0/1200 (0%)");
+  EXPECT_EQ(handler::clean::progress_text(1200, 1200, 4s), "deleted 1200/1200 (100%)  300/s");
+  FakeClock clock;
+  handler::clean::ProgressLine line(clock);
+  EXPECT_TRUE(line.update(100, 1000));
+  EXPECT_FALSE(line.update(200, 1000)) << "redrawn at most every " << line.kProgressRedraw.count() << " ms";
+  EXPECT_TRUE(line.update(1000, 1000)) << "the last one always";
+  clock.advance(handler::clean::ProgressLine::kProgressRedraw);
+  EXPECT_TRUE(line.update(1000, 1000));
+}
+
+// A terminal (CliContext::progress, stderr is a TTY) gets the progress line on stderr during --apply; the harness
+// (piped) gets none.
+TEST_F(CleanVerb, ApplyOnATerminalShowsProgressOnStderrAndPipedShowsNone) {
+  Session session(server_.endpoint());
+  auto verb = handler::make_clean_verb(handler::clean::CleanVerbOptions{false});
+  CLI::App app("ecr-sweeper");
+  verb->add_to(app);
+  const std::vector<std::string> args{"clean", "--keep-days", "0", "--keep", "0", "--apply"};
+  app.parse(std::vector<std::string>(args.rbegin(), args.rend()));  // CLI11's vector form is reversed
+  std::ostringstream out, err;
+  handler::CliContext io{out, err, /*progress=*/true, nullptr};
+  ASSERT_EQ(verb->run(session.get(), io), 0) << err.str();
+  const auto total = std::to_string(expected_web_deletions(seeded_, 0, 0).size());
+  EXPECT_NE(err.str().find("deleted " + total + "/" + total + " (100%)"), std::string::npos) << err.str();
+  EXPECT_EQ(out.str().find("deleted " + total + "/"), std::string::npos) << "progress only on stderr";
+
+  const auto piped = session.clean({"--keep-days", "0", "--keep", "0", "--apply", "--repos", "team-*"});
+  EXPECT_EQ(piped.rc, 0) << piped.err;
+  EXPECT_EQ(piped.err.find("deleted "), std::string::npos) << piped.err;
 }
 
 TEST(CleanVerbFailure, AnUnreachableEndpointExitsOneAndSaysWhy) {

@@ -3,11 +3,13 @@
 // set deleted, that the dry-run plan equals what apply deletes, and that nothing in use is deleted.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
 #include "ecrs/aws/curl_transport.hpp"
 #include "ecrs/cleanup/cleanup.hpp"
+#include "ecrs/ecr/ecr_client.hpp"
 #include "ecrs/localaws/localaws.hpp"
 
 namespace ecrs::cleanup {
@@ -242,11 +244,12 @@ TEST(CleanupE2E, WithoutDeadlineOrCursorTheRunIsCompleteAndNamesNoNextRepository
   EXPECT_FALSE(doc.isMember("next_repository"));
 }
 
-TEST(CleanupE2E, ADeadlineStopsBetweenRepositoriesAndTheCursorResumesWhereItStopped) {
+TEST(CleanupE2E, ADeadlineStopsTheRunAndTheCursorResumesWhereItStopped) {
   World w;
   CleanupOptions opts = small_world(w);
-  // Each DescribeImages "takes" a second on the engine's clock: a repository (listing, re-check before its one
-  // batch) two. With three seconds, app and batch start and cron does not.
+  // Each DescribeImages "takes" a second on the engine's clock: app's listing and its re-listing before its one
+  // batch end at 2 s; batch's listing ends at 3 s, when no call fits any more: batch is the cursor, planned and
+  // untouched, and cron is never started.
   FakeClock clock(std::chrono::system_clock::now());
   w.server().on_call("DescribeImages", [&](localaws::EcrState&) { clock.advance(std::chrono::seconds(1)); });
   opts.deadline = clock.now() + std::chrono::seconds(3);
@@ -254,39 +257,143 @@ TEST(CleanupE2E, ADeadlineStopsBetweenRepositoriesAndTheCursorResumesWhereItStop
   ASSERT_TRUE(first) << first.error().describe();
   EXPECT_FALSE(first->complete);
   ASSERT_TRUE(first->next_repository);
-  EXPECT_EQ(*first->next_repository, (RepositoryCursor{"us-east-1", "cron"}));
+  EXPECT_EQ(*first->next_repository, (RepositoryCursor{"us-east-1", "batch"}));
   EXPECT_EQ(first->repositories_selected, kSmallRepos.size());
   ASSERT_EQ(first->repositories.size(), 2u);
-  EXPECT_EQ(first->deleted, 2u * (kSmallRepoImages - kSmallKeep));
+  EXPECT_TRUE(first->repositories[0].finished);
+  EXPECT_FALSE(first->repositories[1].finished);
+  EXPECT_EQ(first->deleted, kSmallRepoImages - kSmallKeep);
+  EXPECT_EQ(w.server().ecr().image_count("batch"), static_cast<std::size_t>(kSmallRepoImages));
   EXPECT_EQ(w.server().ecr().image_count("cron"), static_cast<std::size_t>(kSmallRepoImages));
+  EXPECT_LE(clock.now(), *opts.deadline) << "a call ran past the deadline";
   const Json::Value doc = report_to_json(*first, /*compact=*/true);
   EXPECT_FALSE(doc["complete"].asBool());
-  EXPECT_EQ(doc["next_repository"]["repository"].asString(), "cron");
+  EXPECT_EQ(doc["next_repository"]["repository"].asString(), "batch");
+  EXPECT_FALSE(doc["repositories"][1]["finished"].asBool());
 
   opts.deadline.reset();
   opts.start_at = first->next_repository;
   auto second = run_cleanup(w.factory(), opts, clock, w.logger());
   ASSERT_TRUE(second) << second.error().describe();
   EXPECT_TRUE(second->complete);
-  ASSERT_EQ(second->repositories.size(), 1u);
-  EXPECT_EQ(second->repositories[0].plan.key.repository, "cron");
+  ASSERT_EQ(second->repositories.size(), 2u);
+  EXPECT_EQ(second->repositories[0].plan.key.repository, "batch");
   EXPECT_EQ(first->deleted + second->deleted, kSmallRepos.size() * (kSmallRepoImages - kSmallKeep));
   EXPECT_EQ(images_left(w), kSmallRepos.size() * kSmallKeep);
 
-  // A deadline already passed starts nothing; the cursor is the first repository.
-  opts.start_at.reset();
+  // A deadline already passed makes no call at all: the run answers at once, with the cursor it was given.
+  const auto calls_before = w.server().metrics()["total_calls"].asUInt64();
+  opts.start_at = RepositoryCursor{"us-east-1", "batch"};
   opts.deadline = clock.now();
   auto none = run_cleanup(w.factory(), opts, clock, w.logger());
   ASSERT_TRUE(none) << none.error().describe();
+  EXPECT_FALSE(none->complete);
   EXPECT_TRUE(none->repositories.empty());
-  ASSERT_TRUE(none->next_repository);
-  EXPECT_EQ(none->next_repository->repository, "app");
+  ASSERT_TRUE(none->stopped_early);
+  EXPECT_EQ(none->stopped_early->code, kDeadlineReached);
+  EXPECT_EQ(none->next_repository, opts.start_at);
+  EXPECT_EQ(w.server().metrics()["total_calls"].asUInt64(), calls_before);
 
   opts.deadline.reset();
   opts.start_at = RepositoryCursor{"eu-west-1", "app"};
   auto elsewhere = run_cleanup(w.factory(), opts, clock, w.logger());
   ASSERT_FALSE(elsewhere);
   EXPECT_EQ(elsewhere.error().code, "InvalidCursor");
+}
+
+// One repository of kBigImages old images (five BatchDeleteImage batches), the newest kept by count.
+constexpr int kBigImages = 450;
+std::vector<std::string> big_world(World& w, CleanupOptions& opts) {
+  const auto old = std::chrono::system_clock::now() - std::chrono::hours(24 * 400);
+  std::vector<std::string> digests;  // newest first
+  w.server().ecr().create_repository("big");
+  for (int i = 0; i < kBigImages; ++i) digests.push_back(w.server().ecr().put_image("big", "", old - std::chrono::minutes(i)));
+  opts.home_region = "us-east-1";
+  opts.repository_patterns = {"big"};
+  opts.rules.keep_count = 1;
+  opts.rules.keep_days = 0;
+  opts.apply = true;
+  return digests;
+}
+
+void runs_in_app_runner(World& w, const std::string& name, const std::string& digest) {
+  auto& worlds = w.server().worlds();
+  std::lock_guard lock(worlds.mutex());
+  worlds.world("123456789012").apprunner_services.push_back({name, w.uri("big") + "@" + digest});
+}
+
+TEST(CleanupE2E, ADeadlineInsideARepositoryStopsBetweenBatchesAndTheResumedRunDeletesTheRestOnce) {
+  World w;
+  CleanupOptions opts;
+  const auto digests = big_world(w, opts);
+  // Each BatchDeleteImage "takes" a second, and a batch starts only while twice the longest so far still fits:
+  // with 4.5 s, three batches of 100 go (at 0, 1 and 2 s), the fourth (at 3 s, needing 2) does not start.
+  FakeClock clock(std::chrono::system_clock::now());
+  w.server().on_call("BatchDeleteImage", [&](localaws::EcrState&) { clock.advance(std::chrono::seconds(1)); });
+  opts.deadline = clock.now() + std::chrono::milliseconds(4500);
+  auto first = run_cleanup(w.factory(), opts, clock, w.logger());
+  ASSERT_TRUE(first) << first.error().describe();
+  EXPECT_FALSE(first->complete);
+  ASSERT_EQ(first->repositories.size(), 1u);
+  const auto& part = first->repositories[0];
+  EXPECT_FALSE(part.finished);
+  EXPECT_EQ(part.deleted.size(), 3 * ecr::kMaxImageIdsPerCall);
+  EXPECT_TRUE(part.failures.empty());
+  EXPECT_EQ(part.in_use_rescans, 1) << "one re-check after the plan; the 15 s interval never passed";
+  EXPECT_EQ(first->next_repository, (RepositoryCursor{"us-east-1", "big"}));
+
+  // Between the invocations an old image the first run planned (and had not reached) starts running.
+  const std::string late = digests[1];  // deleted last: untagged images go oldest first
+  ASSERT_TRUE(std::none_of(part.deleted.begin(), part.deleted.end(), [&](const auto& d) { return d == late; }));
+  runs_in_app_runner(w, "late", late);
+
+  opts.deadline.reset();
+  opts.start_at = first->next_repository;
+  auto second = run_cleanup(w.factory(), opts, clock, w.logger());
+  ASSERT_TRUE(second) << second.error().describe();
+  EXPECT_TRUE(second->complete);
+  const auto& rest = second->repositories.at(0);
+  EXPECT_TRUE(rest.finished);
+  EXPECT_TRUE(rest.failures.empty()) << "a digest deleted twice comes back as ImageNotFound: " << rest.failures[0];
+  std::set<std::string> all(part.deleted.begin(), part.deleted.end());
+  for (const auto& d : rest.deleted) EXPECT_TRUE(all.insert(d).second) << "deleted twice: " << d;
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kBigImages - 2));
+  const auto repo = w.server().ecr().repository("big");
+  EXPECT_TRUE(repo->images.count(late)) << "the image that started running was deleted";
+  EXPECT_TRUE(repo->images.count(digests[0])) << "the newest (keep_count 1) was deleted";
+  EXPECT_EQ(repo->images.size(), 2u);
+}
+
+TEST(CleanupE2E, ALongDeletionReChecksInUseEveryIntervalAndSparesWhatStartedRunning) {
+  World w;
+  CleanupOptions opts;
+  const auto digests = big_world(w, opts);
+  // Each BatchDeleteImage "takes" 20 s, longer than the 15 s re-check interval: every batch is re-checked. A
+  // deployment lands during the first batch and runs an image of the last batch.
+  FakeClock clock(std::chrono::system_clock::now());
+  const std::string late = digests[1];  // deleted last: untagged images go oldest first
+  bool deployed = false;
+  w.server().on_call("BatchDeleteImage", [&](localaws::EcrState&) {
+    clock.advance(std::chrono::seconds(20));
+    if (!deployed) runs_in_app_runner(w, "late", late);
+    deployed = true;
+  });
+  auto run = run_cleanup(w.factory(), opts, clock, w.logger());
+  ASSERT_TRUE(run) << run.error().describe();
+  const auto& out = run->repositories.at(0);
+  EXPECT_EQ(out.in_use_rescans, 5) << "one re-check per batch once the interval passes between them";
+  EXPECT_EQ(out.spared, std::vector<std::string>{late});
+  EXPECT_TRUE(w.server().ecr().repository("big")->images.count(late));
+  EXPECT_EQ(out.deleted.size(), static_cast<std::size_t>(kBigImages - 2));
+
+  // The same deletion with calls that take no time re-checks once, after the plan, not before every batch.
+  World quick;
+  CleanupOptions quick_opts;
+  big_world(quick, quick_opts);
+  auto fast = run_cleanup(quick.factory(), quick_opts, quick.clock(), quick.logger());
+  ASSERT_TRUE(fast) << fast.error().describe();
+  EXPECT_EQ(fast->repositories.at(0).in_use_rescans, 1);
+  EXPECT_EQ(fast->repositories.at(0).deleted.size(), static_cast<std::size_t>(kBigImages - 1));
 }
 
 TEST(CleanupE2E, ARepositoryErrorStopsTheRunUnlessAskedToGoOnWithTheNext) {

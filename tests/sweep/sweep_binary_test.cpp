@@ -224,19 +224,18 @@ TEST_F(SweepBinaryTest, TheFunctionsOwnAccountIsRefused) {
   EXPECT_EQ(registry_calls("DescribeRepositories"), 0u);
 }
 
-// The mode stops starting repositories SweepSettings' margin (60 s) before the deadline. Each invocation gets a
-// Lambda timeout of margin + kWindow, and the member's DescribeImages answers after kListingLatency, so a
-// repository (its listing and the re-check before its one batch) takes about 2 x kListingLatency: alpha and, on an
-// unloaded machine, beta start; gamma never fits in the first invocation. The state machine's loop is the test's:
-// re-invoke from the cursor until complete. Heavier than the others (about 4 s of injected latency).
+// The mode stops cleanup::stop_time's reserve (at most 2 s, a quarter of the time left) before the deadline, and
+// no call runs past that. Each invocation gets a Lambda timeout of kTimeout, and the member's DescribeImages answers
+// after kListingLatency, so a repository (its listing and the re-listing before its one batch) takes about
+// 2 x kListingLatency: alpha and, on an unloaded machine, beta fit; gamma never does in the first invocation. The
+// state machine's loop is the test's: re-invoke from the cursor until complete. About 4 s of injected latency.
 TEST_F(SweepBinaryTest, NearTheDeadlineItRepliesPartialWithACursorAndARerunFromItCompletes) {
   constexpr auto kListingLatency = 600ms;
-  constexpr auto kWindow = 2s;
+  constexpr auto kWindow = 3s;
   constexpr int kMaxRuns = 6;
   registry_.set_latency("DescribeImages", kListingLatency);
   start();
-  const auto timeout =
-      std::chrono::duration_cast<std::chrono::milliseconds>(SweepSettings{}.deadline_margin + kWindow);
+  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(kWindow);
 
   auto first = invoke(task_event(kMemberRole, false), timeout);
   EXPECT_FALSE(first["complete"].asBool()) << to_compact_json(first);
@@ -245,10 +244,10 @@ TEST_F(SweepBinaryTest, NearTheDeadlineItRepliesPartialWithACursorAndARerunFromI
   EXPECT_EQ(first["repositoriesSeen"].asUInt64(), kRepos.size());
   const std::uint64_t processed_first = first["repositoriesProcessed"].asUInt64();
   EXPECT_LT(processed_first, kRepos.size());
-  // The cursor is the first repository the invocation did not start, by name.
+  // The cursor is the first repository the invocation did not finish, by name; the ones after it are untouched.
   ASSERT_LT(processed_first, kRepos.size());
   EXPECT_EQ(first["cursor"].asString(), kRepos[processed_first]);
-  for (std::uint64_t i = processed_first; i < kRepos.size(); ++i) {
+  for (std::uint64_t i = processed_first + 1; i < kRepos.size(); ++i) {
     EXPECT_EQ(registry_.ecr().image_count(kRepos[i]), static_cast<std::size_t>(kImagesPerRepo)) << kRepos[i];
   }
 
@@ -269,6 +268,69 @@ TEST_F(SweepBinaryTest, NearTheDeadlineItRepliesPartialWithACursorAndARerunFromI
   EXPECT_EQ(deleted, expected().size());
   EXPECT_EQ(present(), everything_but_expected());
   std::cout << "deadline sweep: " << runs << " invocations, first processed " << processed_first << "\n";
+}
+
+// A repository too large for one invocation: "delta" holds kDeltaImages old images (ten BatchDeleteImage batches of
+// kDeleteLatency each, longer than the whole function timeout), so every invocation that reaches it stops inside
+// it, between two batches, and the next resumes there. Between two invocations an image the first planned (and
+// had not reached) starts running in the member account. Across the runs: each planned digest deleted exactly
+// once (a second BatchDeleteImage of a gone digest would come back as an ImageNotFound failure and count twice),
+// nothing in use deleted, the image that started running kept.
+TEST_F(SweepBinaryTest, ARepositoryTooLargeForOneInvocationResumesInsideItAndDeletesNothingTwice) {
+  constexpr int kDeltaImages = 1000;
+  constexpr auto kDeleteLatency = 300ms;
+  constexpr auto kTimeout = 2500ms;
+  constexpr int kMaxRuns = 10;
+  auto& ecr = registry_.ecr();
+  ecr.create_repository("delta");
+  const auto old = std::chrono::system_clock::now() - std::chrono::hours(24 * 400);
+  std::vector<std::string> delta;  // newest first
+  for (int i = 0; i < kDeltaImages; ++i) delta.push_back(ecr.put_image("delta", "", old - std::chrono::minutes(i)));
+  {
+    std::lock_guard lock(ecr.mutex());
+    ecr.repositories_unlocked().at("delta").tags["ecr-sweeper:enabled"] = "true";
+  }
+  // keepCount keeps delta's newest kKeepCount; untagged images go oldest first, so this one goes last.
+  const std::string late = delta[kKeepCount];
+  registry_.set_latency("BatchDeleteImage", kDeleteLatency);
+  start();
+
+  std::uint64_t deleted = 0, errors = 0, inside = 0, processed = 0;
+  int runs = 0;
+  Json::Value last;
+  std::string cursor;
+  do {
+    last = invoke(task_event(kMemberRole, false, cursor), kTimeout);
+    ++runs;
+    EXPECT_FALSE(last.isMember("error")) << to_compact_json(last);
+    deleted += last["imagesDeleted"].asUInt64();
+    errors += last["errorsTotal"].asUInt64();
+    processed += last["repositoriesProcessed"].asUInt64();
+    if (last["cursorInsideRepository"].asBool()) {
+      ++inside;
+      EXPECT_EQ(last["cursor"].asString(), "delta") << to_compact_json(last);
+      if (inside == 1) {
+        ASSERT_TRUE(registry_.ecr().repository("delta")->images.count(late)) << "reached before the deployment";
+        auto& worlds = server_.worlds();
+        std::lock_guard lock(worlds.mutex());
+        worlds.world(kMember).apprunner_services.push_back(
+            {"late", std::string(kMember) + ".dkr.ecr.us-east-1.amazonaws.com/delta@" + late});
+      }
+    }
+    cursor = last["cursor"].asString();
+  } while (!last["complete"].asBool() && runs < kMaxRuns);
+  EXPECT_TRUE(last["complete"].asBool()) << runs << " runs\n" << to_compact_json(last);
+  EXPECT_GE(inside, 1u) << "no invocation stopped inside delta: the test proves nothing";
+  EXPECT_EQ(errors, 0u) << "a failure entry: a digest deleted twice, or a call that failed";
+  EXPECT_EQ(processed, kRepos.size() + 1) << "a repository was counted twice or not at all";
+  // A batch cut by the deadline may have been carried out unseen: deleted, not counted (never counted twice).
+  EXPECT_LE(deleted, expected().size() + (kDeltaImages - kKeepCount - 1));
+  EXPECT_EQ(present(), everything_but_expected());
+  const auto left = registry_.ecr().repository("delta");
+  EXPECT_TRUE(left->images.count(late)) << "the image that started running between invocations was deleted";
+  EXPECT_EQ(left->images.size(), static_cast<std::size_t>(kKeepCount + 1));
+  std::cout << "delta swept in " << runs << " invocations, " << inside << " stopped inside it; " << deleted
+            << " deletions counted of " << expected().size() + (kDeltaImages - kKeepCount - 1) << "\n";
 }
 
 TEST_F(SweepBinaryTest, TheReportIsValidJsonWellUnderStepFunctionsPayloadLimitForALargeRegistry) {

@@ -232,15 +232,20 @@ TEST_F(SweepModeTest, TheFunctionsOwnAccountIsRefusedWithoutOptIn) {
 TEST_F(SweepModeTest, NearTheDeadlineItRepliesPartialWithACursorAndResumes) {
   SweepSettings tight;
   tight.deadline_margin = std::chrono::seconds(30);
-  // A deadline already inside the margin: nothing starts, the cursor is the first repository.
+  // A deadline already inside the margin: no call is made after it (not even the scan), so the item answers at
+  // once with why, and the cursor it was given (none here: the state machine does not loop without one).
   InvocationInfo late = far_deadline();
   late.deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
   mode(tight);
   auto none = run(task_event(kMemberRole, false), late, tight);
   EXPECT_FALSE(none["complete"].asBool());
-  EXPECT_EQ(none["cursor"].asString(), "alpha");
+  EXPECT_EQ(none["error"]["code"].asString(), cleanup::kDeadlineReached) << to_compact_json(none);
+  EXPECT_FALSE(none.isMember("cursor")) << to_compact_json(none);
   EXPECT_EQ(none["repositoriesProcessed"].asUInt64(), 0u);
   EXPECT_EQ(ecr_calls("BatchDeleteImage"), 0u);
+  EXPECT_EQ(ecr_calls("DescribeRepositories"), 0u);
+  auto resumed_late = run(task_event(kMemberRole, false, "beta"), late, tight);
+  EXPECT_EQ(resumed_late["cursor"].asString(), "beta") << "the cursor it was given, unchanged";
 
   // Each repository's deletion "takes" two minutes: with three minutes left, alpha and beta fit, gamma doesn't.
   registry_.on_call("BatchDeleteImage", [&](localaws::EcrState&) { session().clock().advance(std::chrono::seconds(120)); });

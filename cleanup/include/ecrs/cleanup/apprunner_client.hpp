@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ecrs/aws/client.hpp"
+#include "ecrs/cleanup/call_policy.hpp"
 #include "ecrs/common/result.hpp"
 
 namespace ecrs::cleanup {
@@ -28,13 +29,15 @@ struct AppRunnerService {
 
 class AppRunnerClient {
  public:
-  explicit AppRunnerClient(aws::AwsClient& aws) : aws_(&aws) {}
+  // `policy` (optional, must outlive the client): deadline and throttling patience for every call.
+  explicit AppRunnerClient(aws::AwsClient& aws, const CallPolicy* policy = nullptr) : aws_(&aws), policy_(policy) {}
   Result<std::pair<std::vector<AppRunnerServiceSummary>, std::optional<std::string>>> list_services(
       const std::optional<std::string>& next_token);
   Result<AppRunnerService> describe_service(const std::string& service_arn);
 
  private:
   aws::AwsClient* aws_;
+  const CallPolicy* policy_;
 };
 
 }  // namespace ecrs::cleanup

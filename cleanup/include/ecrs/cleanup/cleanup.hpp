@@ -1,9 +1,9 @@
 #pragma once
 // Scheduled cleanup end to end: regions and accounts, the in-use scan, repository selection, one plan per
-// repository, and (with apply) deletion by digest, re-checking before every batch that nothing new uses the
-// digests (a deployment racing the sweep) and that the tags still resolve as planned. A deadline and a cursor let
-// a caller with a time limit (a Lambda invocation of an organisation sweep item) stop between repositories and
-// resume later where it stopped.
+// repository, and (with apply) deletion by digest, re-checked against a fresh in-use scan and listing (a
+// deployment racing the sweep, a tag moved onto an old image) at a bounded cost: see CleanupOptions::recheck_every.
+// A deadline and a cursor let a caller with a time limit (a Lambda invocation, `clean --max-duration`) stop
+// anywhere, inside a repository too, answer in time, and resume later where it stopped.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -16,6 +16,7 @@
 #include "ecrs/aws/client.hpp"
 #include "ecrs/aws/credentials.hpp"
 #include "ecrs/aws/endpoints.hpp"
+#include "ecrs/cleanup/call_policy.hpp"
 #include "ecrs/cleanup/in_use_scanner.hpp"
 #include "ecrs/cleanup/selection_planner.hpp"
 #include "ecrs/common/log.hpp"
@@ -28,6 +29,22 @@ namespace ecrs::cleanup {
 // owns the clients; handler's AwsSession::client is one.
 using ClientFactory = std::function<Result<aws::AwsClient*>(const aws::ServiceInfo&, const std::string& region,
                                                             std::shared_ptr<aws::CredentialsProvider>)>;
+
+// How often, at most, apply re-runs the in-use scan and re-lists the repository before a BatchDeleteImage. Before
+// 2026-12 every 100-image batch re-ran the whole scan and re-listed (5,000 removals = 50 full scans, each one
+// paged ECS/Lambda/App Runner calls in every account and region). A scan only shrinks the race window, it
+// cannot close it (a task may start between the last scan and the delete), so the window is what to bound:
+// 15 s keeps it within the order of one scan's own duration in a busy account while a repository of 20,000
+// images costs one rescan per 15 s of deleting, not 200.
+inline constexpr std::chrono::seconds kInUseRecheckInterval{15};
+
+// What a Lambda-driven run keeps between its stop time and the invocation's deadline: every call's timeout ends
+// at the stop time (CallPolicy), so this covers only the report, the reply to the Runtime API and a connection
+// set-up overrunning by a little. A quarter of the time left when that is shorter, so an invocation with 1 s
+// left still makes progress.
+inline constexpr std::chrono::seconds kMaxReplyReserve{2};
+std::chrono::system_clock::time_point stop_time(std::chrono::system_clock::time_point invocation_deadline,
+                                                std::chrono::system_clock::time_point now);
 
 // A place in run_cleanup's order: regions in the order they resolve to, repositories by name within a region.
 struct RepositoryCursor {
@@ -47,13 +64,29 @@ struct CleanupOptions {
   bool apply = false;
   // Names the run's own credentials (the factory's null provider) in scopes and in-use users.
   std::string account_label = "default";
-  // Once the clock reaches this, no further repository is started (one in progress finishes): the report says
-  // complete=false and next_repository. Unset: no deadline.
+  // The run answers by then: no call starts after it and none runs past it (CallPolicy), a repository in progress
+  // stops between batches, and the report says complete=false with next_repository (the repository in progress,
+  // or the next one). Unset: no deadline.
   std::optional<std::chrono::system_clock::time_point> deadline;
-  // Resume at this repository (inclusive): repositories before it in run order are skipped. Starting AT the first
-  // repository not started (rather than after the last one done) keeps a cursor non-empty even when a deadline
-  // stops a run before its first repository. Unset: from the start.
+  // Resume at this repository (inclusive): repositories before it in run order are skipped. A repository the
+  // deadline stopped part-way is the cursor itself: the next run lists and plans it afresh, so what was deleted
+  // is gone from the plan (never deleted twice) and what came into use since is kept. Unset: from the start.
   std::optional<RepositoryCursor> start_at;
+  // Safety guarantee of apply: every BatchDeleteImage deletes only digests that a plan made from an in-use scan
+  // and a listing, both started after this repository's own plan and at most this long before the batch, still
+  // marks remove. 0: rescan before every batch.
+  std::chrono::milliseconds recheck_every{kInUseRecheckInterval};
+  // Retries of errors other than throttling (AWS_MAX_ATTEMPTS); throttling is CallPolicy's.
+  int max_attempts = aws::kDefaultMaxAttempts;
+  // Sleeps between retries and their jitter; null: the real ones.
+  Sleeper* sleeper = nullptr;
+  Random* random = nullptr;
+  // Plan every repository before deleting from any, so the total is known from the first deletion (a progress
+  // display). Costs nothing extra: apply re-lists each repository before its first batch anyway. A deadline during
+  // the planning pass stops the run with nothing deleted.
+  bool plan_first = false;
+  // Called after every BatchDeleteImage with (deleted so far, planned so far) for a progress display.
+  std::function<void(std::size_t deleted, std::size_t planned)> on_progress;
   // A repository whose listing, re-check or BatchDeleteImage fails gets the error in its outcome and the run goes
   // on with the next repository; otherwise (the default) the run stops with that error.
   bool continue_on_repository_error = false;
@@ -66,6 +99,8 @@ struct RepositoryOutcome {
   std::vector<std::string> spared;    // planned, but the re-check found them used or kept just before the batch
   std::vector<std::string> failures;  // "digest: code: reason"
   std::optional<Error> error;         // continue_on_repository_error: why this repository stopped
+  bool finished = true;               // false: the deadline stopped it part-way (it is the report's cursor)
+  int in_use_rescans = 0;             // apply: scans run to re-check this repository's batches
 };
 
 struct CleanupReport {
@@ -80,6 +115,11 @@ struct CleanupReport {
   std::size_t repositories_selected = 0;  // in every region, including those the cursor skipped or the deadline left
   bool complete = true;                   // false: the deadline stopped the run at next_repository
   std::optional<RepositoryCursor> next_repository;
+  // The deadline came before any repository was reached (regions, accounts, the first scan or the selection):
+  // next_repository is the cursor the run was given, if any.
+  std::optional<Error> stopped_early;
+  // --repos patterns that matched no repository name in any region (a typo, or the wrong region).
+  std::vector<std::string> unmatched_patterns;
 };
 
 Result<CleanupReport> run_cleanup(const ClientFactory& clients, const CleanupOptions& options, const Clock& clock,
@@ -91,7 +131,12 @@ Result<CleanupReport> run_cleanup(const ClientFactory& clients, const CleanupOpt
 // the remove list (the Lambda's reply). A run the deadline stopped adds "complete": false and "next_repository":
 // {"region", "repository"}; a repository with an error adds "error".
 Json::Value report_to_json(const CleanupReport& report, bool compact = false);
-// A fixed-width table per repository for a terminal.
-std::string report_to_table(const CleanupReport& report);
+// A terminal's view: one summary row per repository (remove/keep/in-use counts, human-readable sizes, and with
+// apply deleted/spared/failed), a total row; `verbose` adds every image with its decision and the reason.
+std::string report_to_table(const CleanupReport& report, bool verbose = false);
+// 1536 -> "1.5 KiB", 0 -> "0 B": IEC units, as `docker images` and the ECR console size images.
+std::string human_bytes(std::int64_t bytes);
+// Digests kept because something runs them ("in use by ..." among their reasons).
+std::size_t count_in_use(const RepositoryPlan& plan);
 
 }  // namespace ecrs::cleanup

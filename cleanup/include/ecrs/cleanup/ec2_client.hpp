@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ecrs/aws/client.hpp"
+#include "ecrs/cleanup/call_policy.hpp"
 #include "ecrs/common/result.hpp"
 
 namespace ecrs::cleanup {
@@ -14,11 +15,13 @@ inline constexpr const char* kEc2Version = "2016-11-15";
 
 class Ec2Client {
  public:
-  explicit Ec2Client(aws::AwsClient& aws) : aws_(&aws) {}
+  // `policy` (optional, must outlive the client): deadline and throttling patience for every call.
+  explicit Ec2Client(aws::AwsClient& aws, const CallPolicy* policy = nullptr) : aws_(&aws), policy_(policy) {}
   Result<std::vector<std::string>> describe_regions();
 
  private:
   aws::AwsClient* aws_;
+  const CallPolicy* policy_;
 };
 
 // Every <regionName> in a DescribeRegionsResponse, in order.

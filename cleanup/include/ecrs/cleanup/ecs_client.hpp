@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ecrs/aws/client.hpp"
+#include "ecrs/cleanup/call_policy.hpp"
 #include "ecrs/common/result.hpp"
 
 namespace ecrs::cleanup {
@@ -58,7 +59,8 @@ struct EcsTaskDefinition {
 
 class EcsClient {
  public:
-  explicit EcsClient(aws::AwsClient& aws) : aws_(&aws) {}
+  // `policy` (optional, must outlive the client): deadline and throttling patience for every call.
+  explicit EcsClient(aws::AwsClient& aws, const CallPolicy* policy = nullptr) : aws_(&aws), policy_(policy) {}
   Result<EcsPage> list_clusters(const std::optional<std::string>& next_token);
   Result<EcsPage> list_services(const std::string& cluster, const std::optional<std::string>& next_token);
   // desired_status RUNNING (the default) or STOPPED.
@@ -71,6 +73,7 @@ class EcsClient {
  private:
   Result<Json::Value> call(std::string_view op, const Json::Value& input, const std::string& subject);
   aws::AwsClient* aws_;
+  const CallPolicy* policy_;
 };
 
 // Pure decoders (tests).

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ecrs/aws/client.hpp"
+#include "ecrs/cleanup/call_policy.hpp"
 #include "ecrs/common/result.hpp"
 
 namespace ecrs::cleanup {
@@ -39,7 +40,8 @@ struct LambdaPage {
 
 class LambdaClient {
  public:
-  explicit LambdaClient(aws::AwsClient& aws) : aws_(&aws) {}
+  // `policy` (optional, must outlive the client): deadline and throttling patience for every call.
+  explicit LambdaClient(aws::AwsClient& aws, const CallPolicy* policy = nullptr) : aws_(&aws), policy_(policy) {}
   Result<LambdaPage<LambdaFunction>> list_functions(const std::optional<std::string>& marker);
   Result<LambdaPage<LambdaFunction>> list_versions_by_function(const std::string& function_name,
                                                                const std::optional<std::string>& marker);
@@ -50,6 +52,7 @@ class LambdaClient {
  private:
   Result<Json::Value> get(const std::string& path, const char* operation, const std::string& subject);
   aws::AwsClient* aws_;
+  const CallPolicy* policy_;
 };
 
 Result<LambdaPage<LambdaFunction>> decode_function_list(const Json::Value& body, const char* member);

@@ -3,8 +3,9 @@
 // account and region with {"ecrSweeper": {"task": "clean", "accountId", "region", "roleArn", "options": {...}}}.
 // The mode assumes the member role, runs cleanup::run_cleanup as the member for that account and region with
 // options from the event only (dry run unless the event says otherwise), and replies with a bounded JSON report.
-// Near the invocation's deadline it stops between repositories with "complete": false and a "cursor" (the next
-// repository by name); the state machine passes it back in options.cursor. Repeating an item is harmless: a digest
+// Near the invocation's deadline it stops, between repositories or inside one between two deletion batches, with
+// "complete": false and a "cursor" (the repository in progress, "cursorInsideRepository": true, or the next one by
+// name); the state machine passes it back in options.cursor and the next invocation re-plans from there. Repeating an item is harmless: a digest
 // already gone is no longer planned, and BatchDeleteImage of a missing digest is a failure entry, not a second
 // deletion.
 #include <chrono>
@@ -53,9 +54,9 @@ Result<SweepTask> parse_sweep_task(const Json::Value& event);
 std::string sweep_role_session_name(const std::string& run);
 
 struct SweepSettings {
-  // Stop starting repositories this long before the deadline: one repository (listing, plan, a few batches with
-  // their re-checks) has to fit in it, and the reply has to reach the Runtime API.
-  std::chrono::milliseconds deadline_margin{std::chrono::seconds(60)};
+  // Stop this long before the invocation's deadline. Unset: cleanup::stop_time's reserve (every call's timeout
+  // already ends at the stop time, and a repository stops between batches, so only the reply needs room).
+  std::optional<std::chrono::milliseconds> deadline_margin;
 };
 
 std::unique_ptr<EventMode> make_sweep_mode(AwsSession& session);
