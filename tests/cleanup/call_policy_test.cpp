@@ -135,7 +135,7 @@ TEST(CallPolicy, NoAttemptStartsOrSleepsPastTheDeadlineAndEachEndsByIt) {
 }
 
 // The one AssumeRole path of clean and the sweep: credentials from STS, the same ones until
-// kAssumedRoleRefreshMargin before their Expiration (localaws: one hour), then fresh ones.
+// aws::kAdvisoryRefresh before their Expiration (localaws: one hour), then fresh ones.
 TEST(AssumeRoleProvider, RenewsTheCredentialsBeforeTheyExpire) {
   localaws::LocalAws server;
   server.start();
@@ -161,7 +161,7 @@ TEST(AssumeRoleProvider, RenewsTheCredentialsBeforeTheyExpire) {
   EXPECT_EQ(again->access_key_id, first->access_key_id) << "cached while well before Expiration";
 
   clock.advance(std::chrono::duration_cast<std::chrono::milliseconds>(*first->expiration - clock.now() -
-                                                                        kAssumedRoleRefreshMargin + 1s));
+                                                                        aws::kAdvisoryRefresh + 1s));
   auto renewed = provider->credentials();
   ASSERT_TRUE(renewed) << renewed.error().describe();
   EXPECT_NE(renewed->access_key_id, first->access_key_id) << "a run longer than the session gets new credentials";

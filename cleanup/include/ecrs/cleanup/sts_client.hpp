@@ -26,23 +26,16 @@ class StsClient {
   // `policy` (optional, must outlive the client): deadline and throttling patience for every call.
   explicit StsClient(aws::AwsClient& aws, const CallPolicy* policy = nullptr) : aws_(&aws), policy_(policy) {}
   Result<CallerIdentity> get_caller_identity();
-  // Temporary credentials for `role_arn`; the account is the role ARN's fifth field.
-  Result<sigv4::Credentials> assume_role(const std::string& role_arn, const std::string& role_session_name);
 
  private:
   aws::AwsClient* aws_;
   const CallPolicy* policy_;
 };
 
-// Renew assumed-role credentials this long before STS's Expiration, so no call signs with a key about to expire
-// (botocore refreshes 15 min ahead for its "advisory" window and 10 min for "mandatory"; one call here is at most
-// a minute, so 5 is ample).
-inline constexpr std::chrono::minutes kAssumedRoleRefreshMargin{5};
-
 // THE one place where scheduled cleanup (clean --assume-role) and the sweep task turn a role ARN into
-// credentials. The provider assumes the role on first use and again kAssumedRoleRefreshMargin before each
-// Expiration, so a run longer than one session never signs with an expired token. `sts` and `clock` must outlive
-// it. When aws::AssumeRoleProvider exists, this function's body becomes a call to it and nothing else changes.
+// credentials: an aws::AssumeRoleProvider, which assumes the role on first use and again inside botocore's
+// refresh windows (aws::kAdvisoryRefresh before each Expiration), so a run longer than one session never signs
+// with an expired token. `sts` and `clock` must outlive it.
 std::shared_ptr<aws::CredentialsProvider> assume_role_provider(aws::AwsClient& sts, std::string role_arn,
                                                                std::string role_session_name, const Clock& clock);
 
