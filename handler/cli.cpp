@@ -130,7 +130,7 @@ int EmptyVerb::run(AwsSession& session, CliContext& io) {
       return io.fail("empty", "invalid --registry-id '" + a.registry_id + "': " + valid.error().message, kCliExitUsage);
     }
   }
-  const bool json = io.output() == OutputFormat::json;
+  const bool json = output(session) == OutputFormat::json;
   Logger logger = session.logger().with([&] {
     Json::Value f(Json::objectValue);
     f["repository"] = a.repository;

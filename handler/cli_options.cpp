@@ -229,11 +229,6 @@ Result<void> check_repository_argument(const std::string& name) {
   return e;
 }
 
-OutputFormat CliContext::output(OutputFormat fallback) const {
-  if (common == nullptr || env == nullptr) return fallback;
-  return common->output_format(*env, fallback);
-}
-
 int CliContext::fail(std::string_view verb, std::string_view message, int code) const {
   if (readable == nullptr || !readable->shown(message)) {
     err << (terminal.color ? "\r\x1b[K" : "") << "ecr-sweeper " << verb << ": " << error_prefix(terminal.color)

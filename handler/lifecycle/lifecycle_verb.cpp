@@ -136,11 +136,12 @@ class LifecycleVerb final : public CliVerb {
   }
 
   int run(AwsSession& session, CliContext& io) override {
+    format_ = output(session);
     auto text = read_text_file(policy_path_);
     if (!text) return io.fail(kVerb, "policy file: " + text.error().message, kExitUsage);
     const auto report = lifecycle::validate_policy(*text);
     if (validate_->parsed()) {
-      if (io.output() == OutputFormat::json) {
+      if (format_ == OutputFormat::json) {
         io.out << to_compact_json(validation_json(report)) << '\n';
         return lifecycle::exit_code(report);
       }
@@ -185,10 +186,8 @@ class LifecycleVerb final : public CliVerb {
       for (const auto& name : *repositories) matched = matched || cleanup::glob_match(pattern, name);
       if (!matched) io.warn(kVerb, "--repos '" + pattern + "' matches no repository");
     }
-    const OutputFormat format = io.output();
-    const bool chosen = io.common != nullptr && io.env != nullptr && io.common->output_chosen(*io.env);
-    const bool table = format == OutputFormat::table ||
-                       (!chosen && options_.table.value_or(::isatty(STDOUT_FILENO) != 0));
+    const bool table = format_ == OutputFormat::table ||
+                       (!output_chosen(session) && options_.table.value_or(::isatty(STDOUT_FILENO) != 0));
     if (preview_->parsed()) return run_preview(session, **client, *text, *repositories, table, io);
     return run_apply(**client, *text, *repositories, io);
   }
@@ -268,7 +267,7 @@ class LifecycleVerb final : public CliVerb {
     }
     // The check asked for: after the output, and never hiding a failure.
     const auto flagged = [&](int code) { return code == kExitOk && fail_on_in_use_ && in_use_count > 0 ? kCliExitFlagged : code; };
-    if (io.output() == OutputFormat::json) {
+    if (format_ == OutputFormat::json) {
       Json::Value doc = lifecycle::preview_to_json_value(previews);
       if (remote_) {
         for (Json::ArrayIndex i = 0; i < doc["repositories"].size(); ++i) {
@@ -340,7 +339,7 @@ class LifecycleVerb final : public CliVerb {
 
   int run_apply(aws::AwsClient& client, const std::string& text, const std::vector<std::string>& repositories,
                 CliContext& io) {
-    const bool json = io.output() == OutputFormat::json;
+    const bool json = format_ == OutputFormat::json;
     // With --output json stdout is the document alone; the diff and the question go to stderr.
     std::ostream& human = json ? io.err : io.out;
     ecr::LifecycleClient lc(client);
@@ -421,6 +420,7 @@ class LifecycleVerb final : public CliVerb {
   std::string policy_path_;
   std::vector<std::string> repos_;
   std::string tag_;
+  OutputFormat format_ = OutputFormat::text;
   bool fail_on_in_use_ = false;
   bool remote_ = false;
   bool no_in_use_ = false;

@@ -133,17 +133,17 @@ class RepoVerb final : public CliVerb {
     if (!aws) return io.fail(kRepoVerb, aws.error().describe(), kCliExitFailed);
     if (apply_->parsed()) {
       ecr::EcrAdminClient client(**aws);
-      return apply(client, *settings, io);
+      return apply(client, *settings, output(session) == OutputFormat::json, io);
     }
     if (!settings->allows(name_)) {
       return io.fail(kRepoVerb, "'" + name_ + "' is denied by REPO_ALLOW/REPO_DENY", kCliExitUsage);
     }
     auto outcome = ensure_repository(**aws, name_, *settings, session.logger());
     if (!outcome) {
-      if (io.output() == OutputFormat::json) io.out << answer("failed", name_, outcome.error().describe()) << '\n';
+      if (output(session) == OutputFormat::json) io.out << answer("failed", name_, outcome.error().describe()) << '\n';
       return io.fail(kRepoVerb, outcome.error().describe(), kCliExitFailed);
     }
-    if (io.output() == OutputFormat::json) {
+    if (output(session) == OutputFormat::json) {
       Json::Value v(Json::objectValue);
       v["status"] = std::string(to_string(outcome->status));
       v["repositoryName"] = name_;
@@ -160,7 +160,7 @@ class RepoVerb final : public CliVerb {
   }
 
  private:
-  int apply(ecr::EcrAdminClient& client, const RepositorySettings& settings, CliContext& io) {
+  int apply(ecr::EcrAdminClient& client, const RepositorySettings& settings, bool json, CliContext& io) {
     const std::optional<std::string> role = role_arn_.empty() ? std::nullopt : std::optional(role_arn_);
     const auto t = settings.creation_template(prefix_, role);
     // [RCT] ECR applies resource tags and customer KMS keys only through a custom role.
@@ -174,7 +174,7 @@ class RepoVerb final : public CliVerb {
       r = client.update_repository_creation_template(t);
     }
     if (!r) {
-      if (io.output() == OutputFormat::json) {
+      if (json) {
         Json::Value v(Json::objectValue);
         v["status"] = "failed";
         v["prefix"] = prefix_;
@@ -183,7 +183,7 @@ class RepoVerb final : public CliVerb {
       }
       return io.fail(kRepoVerb, r.error().describe(), kCliExitFailed);
     }
-    if (io.output() == OutputFormat::json) {
+    if (json) {
       Json::Value v(Json::objectValue);
       v["status"] = verb;
       v["prefix"] = r->prefix;

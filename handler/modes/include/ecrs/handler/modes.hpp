@@ -65,11 +65,9 @@ struct CliContext {
   // both, tests that build a CliContext by hand get the defaults.
   const CommonOptions* common = nullptr;
   const Environment* env = nullptr;
-  Terminal terminal;
+  Terminal terminal{};
   const ReadableLogSink* readable = nullptr;  // set when log lines are rendered for a person
 
-  // --output (else AWS_DEFAULT_OUTPUT, else `fallback`).
-  OutputFormat output(OutputFormat fallback = OutputFormat::text) const;
   // "ecr-sweeper VERB: error: MESSAGE" on stderr, unless the readable log already showed it; returns `code`.
   int fail(std::string_view verb, std::string_view message, int code) const;
   void warn(std::string_view verb, std::string_view message) const;
@@ -89,6 +87,13 @@ class CliVerb {
   const CommonOptions& common_options() const { return common_; }
 
  protected:
+  // --output, else AWS_DEFAULT_OUTPUT, else `fallback`: from the verb's own group, so a verb run by a test harness
+  // that builds its own CliContext formats as the binary would.
+  OutputFormat output(const AwsSession& session, OutputFormat fallback = OutputFormat::text) const {
+    return common_.output_format(session.env(), fallback);
+  }
+  bool output_chosen(const AwsSession& session) const { return common_.output_chosen(session.env()); }
+
   CommonOptions common_;
 };
 
