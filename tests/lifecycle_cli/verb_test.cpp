@@ -103,7 +103,9 @@ TEST(LifecycleValidate, UnreadableFileIsAUsageError) {
   Session session("http://127.0.0.1:9");
   const auto r = session.run({"lifecycle", "validate", "/nonexistent/policy.json"});
   EXPECT_EQ(r.rc, 2);
-  EXPECT_NE(r.err.find("cannot read policy file"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("policy file: cannot read '/nonexistent/policy.json': No such file or directory"),
+            std::string::npos)
+      << r.err;
 }
 
 // ---- preview ----------------------------------------------------------------------------------------------
