@@ -5,7 +5,6 @@ https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedd
 (_aws.Timestamp a number of milliseconds; _aws.CloudWatchMetrics an array of directives, each with a Namespace, a
 Dimensions array of dimension sets whose names are root members with string values, and Metrics whose Names are
 root members with numeric values), plus docs/schemas/emf-record.schema.json."""
-import argparse
 import json
 import os
 import sys
@@ -15,7 +14,7 @@ import urllib.request
 import jsonschema
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Bootstrap, LocalAws  # noqa: E402
+from harness import Bootstrap, LocalAws, cli_args, report  # noqa: E402
 
 METRICS = {"ImagesDeleted", "ImagesPlanned", "BytesReclaimed", "ThrottledCalls", "DurationMs", "Continuations",
            "Failures"}
@@ -63,11 +62,7 @@ def spec_errors(record):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin-dir", required=True)
-    ap.add_argument("--localaws", required=True)
-    ap.add_argument("--source-dir", required=True)
-    args = ap.parse_args()
+    args = cli_args()
     schema = json.load(open(os.path.join(args.source_dir, "docs", "schemas", "emf-record.schema.json")))
     samples = json.load(open(os.path.join(args.source_dir, "tests", "provision", "events.json")))
     aws = LocalAws(args.localaws)
@@ -136,10 +131,7 @@ def main():
             failed.append("an event answered on /error does not count one Failure")
     finally:
         aws.close()
-    for f in failed:
-        print("FAIL " + f)
-    print(f"{len(failed)} problem(s)")
-    return 1 if failed else 0
+    return report(failed, f"{len(failed)} problem(s)")
 
 
 if __name__ == "__main__":

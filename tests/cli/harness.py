@@ -1,4 +1,5 @@
 """Shared by the python CLI checks: a localaws child process, seeding, and running the real binaries."""
+import argparse
 import json
 import os
 import subprocess
@@ -81,3 +82,20 @@ class Bootstrap:
     def close(self):
         self.proc.kill()
         self.proc.wait()
+
+
+def cli_args():
+    """The arguments tests/cli/CMakeLists.txt passes every script."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin-dir", required=True)
+    ap.add_argument("--localaws", required=True)
+    ap.add_argument("--source-dir", required=True)
+    return ap.parse_args()
+
+
+def report(failed, summary):
+    """Prints each problem and the summary; the exit status."""
+    for f in failed:
+        print("FAIL " + f)
+    print(summary)
+    return 1 if failed else 0

@@ -2,11 +2,13 @@
 """The README's table of common options (between the common-options markers) says what `--help` says: the same
 flags as the "AWS and output options" group of every verb that calls AWS, and each environment variable the table
 names is one the binary's help names too (in the option's own description or the top-level footer)."""
-import argparse
 import os
 import re
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import cli_args, report  # noqa: E402
 
 VERBS = [["empty"], ["lifecycle", "preview"], ["lifecycle", "apply"], ["repo", "ensure"], ["repo", "template", "apply"]]
 GROUP = "[Option Group: AWS and output options]"
@@ -28,11 +30,7 @@ def group_flags(text):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin-dir", required=True)
-    ap.add_argument("--localaws", required=True)
-    ap.add_argument("--source-dir", required=True)
-    args = ap.parse_args()
+    args = cli_args()
     cli = os.path.join(args.bin_dir, "ecr-sweeper")
     readme = open(os.path.join(args.source_dir, "README.md"), encoding="utf-8").read()
     m = re.search(r"<!-- common-options:begin -->(.*?)<!-- common-options:end -->", readme, re.S)
@@ -64,10 +62,7 @@ def main():
                 stem = var.split("<")[0].rstrip("_")
                 if stem not in described and stem not in top:
                     failed.append(f"{' '.join(path)} {flag}: the README names {var}, --help does not")
-    for f in failed:
-        print("FAIL " + f)
-    print(f"{len(table)} options checked against {len(VERBS)} verbs: {len(failed)} problem(s)")
-    return 1 if failed else 0
+    return report(failed, f"{len(table)} options checked against {len(VERBS)} verbs: {len(failed)} problem(s)")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 """Every `--output json` document of the real binary, and the sweep task's report from the real bootstrap,
 validated against docs/schemas/. Each case runs a command against a fresh localaws and names its schema; a
 document that does not parse, a schema that does not validate it, or fewer documents than cases fail the test."""
-import argparse
 import json
 import os
 import sys
@@ -10,7 +9,7 @@ import sys
 import jsonschema
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Bootstrap, LocalAws, run  # noqa: E402
+from harness import Bootstrap, LocalAws, cli_args, run  # noqa: E402
 
 POLICY = {"rules": [{"rulePriority": 1, "description": "keep 2",
                      "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 2},
@@ -20,11 +19,7 @@ BAD_POLICY = {"rules": [{"rulePriority": 1, "selection": {"tagStatus": "any", "c
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin-dir", required=True)
-    ap.add_argument("--localaws", required=True)
-    ap.add_argument("--source-dir", required=True)
-    args = ap.parse_args()
+    args = cli_args()
     schemas_dir = os.path.join(args.source_dir, "docs", "schemas")
     cli = os.path.join(args.bin_dir, "ecr-sweeper")
     tmp = os.environ.get("TMPDIR", "/tmp")

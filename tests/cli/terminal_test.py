@@ -2,7 +2,6 @@
 """`ecr-sweeper empty` on a pseudo-terminal: a progress bar on stderr with the total, a percentage, the rate and an
 ETA, erased at the end; none when stderr is a pipe or NO_COLOR is set; stdout stays the summary in every case.
 localaws adds latency to every ECR call so the run lasts past the bar's first redraw (0.5 s)."""
-import argparse
 import os
 import pty
 import re
@@ -12,7 +11,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import LocalAws  # noqa: E402
+from harness import LocalAws, cli_args, report  # noqa: E402
 
 IMAGES = 2000
 BAR = re.compile(r"\[[#.]{24}\]\s+\d+%\s+\d+/(\d+) images\s+\d+/s\s+ETA \d+(s|m\d\ds)")
@@ -44,11 +43,7 @@ def run_on_pty(argv, env):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin-dir", required=True)
-    ap.add_argument("--localaws", required=True)
-    ap.add_argument("--source-dir", required=True)
-    args = ap.parse_args()
+    args = cli_args()
     cli = os.path.join(args.bin_dir, "ecr-sweeper")
     aws = LocalAws(args.localaws, "--latency-ms", "60")
     failed = []
@@ -86,9 +81,7 @@ def main():
             failed.append("piped: stdout lacks the summary: " + r.stdout)
     finally:
         aws.close()
-    for f in failed:
-        print("FAIL " + f)
-    return 1 if failed else 0
+    return report(failed, f"{len(failed)} problem(s)")
 
 
 if __name__ == "__main__":
