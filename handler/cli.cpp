@@ -3,6 +3,7 @@
 #include <json/value.h>
 
 #include <cmath>
+#include <mutex>
 #include <iomanip>
 #include <sstream>
 
@@ -12,6 +13,9 @@
 #include "ecrs/ecr/ecr_client.hpp"
 #include "ecrs/ecr/executor.hpp"
 #include "ecrs/handler/app.hpp"
+#include "ecrs/handler/cli_options.hpp"
+#include "ecrs/handler/completion.hpp"
+#include "ecrs/handler/progress_bar.hpp"
 #include "ecrs/handler/modes.hpp"
 
 namespace ecrs::handler {
@@ -32,21 +36,16 @@ class StderrSink final : public LogSink {
   std::ostream* err_;
 };
 
-const char* kExitCodesHelp =
-    "Exit codes:\n"
-    "  0  success (the repository is empty, or the dry-run plan was printed)\n"
-    "  1  failed (AWS error, repository missing, images left)\n"
-    "  2  usage error (bad option or repository name)\n"
-    "Environment: AWS_REGION/AWS_DEFAULT_REGION, credentials from the SDK default chain, AWS_ENDPOINT_URL[_ECR],\n"
-    "ECRS_LOG_LEVEL (default warn for the CLI).";
+const char* kEmptyFooter =
+    "--dry-run prints the plan (what would be deleted) and deletes nothing. On a terminal a progress bar on stderr\n"
+    "shows images deleted, the total, rate and ETA (not with --no-color, NO_COLOR or --debug).\n"
+    "--output json prints one document (docs/schemas/empty.schema.json).";
 
 struct EmptyArgs {
   std::string repository;
   std::string registry_id;
-  std::string region;
   bool dry_run = false;
   int concurrency = 8;
-  std::string output = "text";
 };
 
 Json::Value report_json(const EmptyArgs& a, const ecr::EmptyReport& r, bool ok) {
@@ -101,58 +100,122 @@ void print_text(std::ostream& out, const EmptyArgs& a, const ecr::EmptyReport& r
       << std::setprecision(1) << static_cast<double>(r.elapsed.count()) / 1000.0 << " s\n";
 }
 
-int run_empty(const EmptyArgs& a, const Environment& env, CliIo& io, LogSink& sink) {
-  SystemClock clock;
-  RealSleeper sleeper;
-  SystemRandom random;
-  Logger logger(sink, clock, log_level_from_env(env, LogLevel::warn));
-  logger = logger.with([&] {
+class EmptyVerb final : public CliVerb {
+ public:
+  EmptyVerb() = default;
+  CLI::App* add_to(CLI::App& app) override {
+    auto* cmd = app.add_subcommand("empty", "Delete every image of a repository (by digest, indexes first)");
+    cmd->add_option("REPOSITORY", a_.repository, "Repository name")->required();
+    cmd->add_option("--registry-id", a_.registry_id, "Registry (account id) that owns the repository");
+    cmd->add_flag("--dry-run", a_.dry_run, "Print the plan; delete nothing");
+    cmd->add_option("--concurrency", a_.concurrency, "Maximum BatchDeleteImage calls in flight")
+        ->check(CLI::Range(1, 64));
+    add_common_options(*cmd, common_);
+    cmd->footer(std::string(kEmptyFooter) + "\n" + kExitCodesHelp);
+    return cmd;
+  }
+  int run(AwsSession& session, CliContext& io) override;
+
+ private:
+  EmptyArgs a_;
+};
+
+int EmptyVerb::run(AwsSession& session, CliContext& io) {
+  const EmptyArgs& a = a_;
+  if (auto valid = check_repository_argument(a.repository); !valid) {
+    return io.fail("empty", valid.error().message, kCliExitUsage);
+  }
+  if (!a.registry_id.empty()) {
+    if (auto valid = cfn::validate_registry_id(a.registry_id); !valid) {
+      return io.fail("empty", "invalid --registry-id '" + a.registry_id + "': " + valid.error().message, kCliExitUsage);
+    }
+  }
+  const bool json = output(session) == OutputFormat::json;
+  Logger logger = session.logger().with([&] {
     Json::Value f(Json::objectValue);
     f["repository"] = a.repository;
     return f;
   }());
-  std::optional<std::string> region;
-  if (!a.region.empty()) region = a.region;
-  AwsSession session(env, clock, sleeper, random, logger, region);
   auto ecr_aws = session.client(aws::kEcr);
-  if (!ecr_aws) {
-    io.err << "ecr-sweeper: " << ecr_aws.error().describe() << '\n';
-    return kExitFailed;
-  }
+  if (!ecr_aws) return io.fail("empty", ecr_aws.error().describe(), kCliExitFailed);
   ecr::EcrClient ecr(**ecr_aws);
   ecr::EmptyOptions options;
   options.repository = a.repository;
   if (!a.registry_id.empty()) options.registry_id = a.registry_id;
   options.dry_run = a.dry_run;
   options.max_concurrency = a.concurrency;
+  const Clock& clock = session.clock();
+  ProgressTracker tracker(clock.monotonic());
+  bool drawn = false;
   if (io.progress) {
-    std::ostream* err = &io.err;
-    options.on_progress = [err](const ecr::EmptyProgress& p) {
-      *err << "\r\x1b[K" << "deleted " << p.deleted << ", listed " << p.listed << ", batches " << p.batches_done
-           << ", throttled " << p.throttled << ", concurrency " << p.concurrency << std::flush;
+    options.on_progress = [&](const ecr::EmptyProgress& p) {
+      tracker.update(p, clock.monotonic());
+      io.err << "\r\x1b[K" << tracker.render() << std::flush;
+      drawn = true;
     };
     options.progress_interval = std::chrono::milliseconds(500);
   }
-  auto report = ecr::empty_repository(ecr, options, clock, sleeper, random, logger);
-  if (io.progress) io.err << "\r\x1b[K" << std::flush;
+  auto report = ecr::empty_repository(ecr, options, clock, session.sleeper(), session.random(), logger);
+  if (drawn) io.err << "\r\x1b[K" << std::flush;
   if (!report) {
-    io.err << "ecr-sweeper: " << report.error().describe() << '\n';
-    if (a.output == "json") {
+    if (json) {
       Json::Value v(Json::objectValue);
       v["repository"] = a.repository;
       v["ok"] = false;
       v["error"] = report.error().describe();
       io.out << to_compact_json(v) << '\n';
     }
-    return kExitFailed;
+    return io.fail("empty", report.error().describe(), kCliExitFailed);
   }
   const bool ok = !report->repository_missing && (a.dry_run || report->complete);
-  if (a.output == "json") {
+  if (json) {
     io.out << to_compact_json(report_json(a, *report, ok)) << '\n';
   } else {
     print_text(io.out, a, *report);
   }
-  return ok ? kExitOk : kExitFailed;
+  return ok ? kCliExitOk : kCliExitFailed;
+}
+
+// `completion bash|zsh|fish`: calls no AWS, so it carries no common options.
+class CompletionVerb final : public CliVerb {
+ public:
+  explicit CompletionVerb(const CLI::App& root) : root_(&root) {}
+  CLI::App* add_to(CLI::App& app) override {
+    auto* cmd = app.add_subcommand("completion", "Print a shell completion script (bash, zsh or fish)");
+    std::vector<std::string> shells(std::begin(kCompletionShells), std::end(kCompletionShells));
+    cmd->add_option("SHELL", shell_, "bash, zsh or fish")->required()->check(CLI::IsMember(shells))->type_name(
+        "bash|zsh|fish");
+    cmd->footer(
+        "Install: bash: source <(ecr-sweeper completion bash)   (or save it in ~/.local/share/bash-completion/"
+        "completions/ecr-sweeper)\n"
+        "         zsh:  ecr-sweeper completion zsh > \"${fpath[1]}/_ecr-sweeper\"\n"
+        "         fish: ecr-sweeper completion fish > ~/.config/fish/completions/ecr-sweeper.fish\n" +
+        std::string(kExitCodesHelp));
+    return cmd;
+  }
+  int run(AwsSession&, CliContext& io) override {
+    io.out << completion_script(completion_tree(*root_), shell_);
+    return kCliExitOk;
+  }
+
+ private:
+  const CLI::App* root_;
+  std::string shell_;
+};
+
+bool is_verb_name(const CLI::App& app, const std::string& word) {
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    if (!sub->get_name().empty() && sub->check_name(word)) return true;
+  }
+  return false;
+}
+
+std::string verb_names(const CLI::App& app) {
+  std::string names;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    if (!sub->get_name().empty()) names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return names;
 }
 
 }  // namespace
@@ -161,23 +224,26 @@ int run_cli(const std::vector<std::string>& args, const Environment& env, CliIo 
   CLI::App app{"ecr-sweeper: keeps Amazon ECR clean. The same binary is the Lambda bootstrap of the "
                "Custom::EmptyEcrRepository CloudFormation resource.",
                "ecr-sweeper"};
-  app.footer(kExitCodesHelp);
+  app.footer(std::string(kExitCodesHelp) +
+             "\nEnvironment: AWS_REGION/AWS_DEFAULT_REGION, AWS_PROFILE, AWS_ENDPOINT_URL[_<SERVICE>], "
+             "AWS_DEFAULT_OUTPUT, NO_COLOR,\nECRS_LOG_LEVEL (default warn); credentials from the SDK default chain.");
   app.set_version_flag("--version", version_string());
   app.require_subcommand(1);
-  EmptyArgs a;
-  auto* empty = app.add_subcommand("empty", "Delete every image of a repository (by digest, indexes first).");
-  empty->add_option("REPOSITORY", a.repository, "Repository name")->required();
-  empty->add_option("--registry-id", a.registry_id, "Registry (account id) that owns the repository");
-  empty->add_option("--region", a.region, "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, profile)");
-  empty->add_flag("--dry-run", a.dry_run, "Print the plan; delete nothing");
-  empty->add_option("--concurrency", a.concurrency, "Maximum BatchDeleteImage calls in flight")
-      ->check(CLI::Range(1, 64));
-  empty->add_option("--output", a.output, "Summary format")->check(CLI::IsMember({"text", "json"}));
-  // The other verbs (clean, lifecycle, repo) come from their modes' folders through the registry.
-  auto verbs = make_cli_verbs();
+  // Every verb, `empty` and `completion` included, is a CliVerb; the others come from their modes' folders
+  // through the registry.
+  std::vector<std::unique_ptr<CliVerb>> verbs;
+  verbs.push_back(std::make_unique<EmptyVerb>());
+  for (auto& v : make_cli_verbs()) verbs.push_back(std::move(v));
+  verbs.push_back(std::make_unique<CompletionVerb>(app));
   std::vector<CLI::App*> verb_apps;
   for (auto& verb : verbs) verb_apps.push_back(verb->add_to(app));
 
+  // CLI11 reports an unknown first word as "A subcommand is required"; name it instead.
+  if (args.size() > 1 && !args[1].empty() && args[1][0] != '-' && !is_verb_name(app, args[1])) {
+    io.err << "ecr-sweeper: unknown verb '" << args[1] << "' (verbs: " << verb_names(app)
+           << "); see ecr-sweeper --help\n";
+    return kCliExitUsage;
+  }
   std::vector<std::string> rev(args.rbegin(), args.rend());
   if (!rev.empty()) rev.pop_back();  // program name
   std::ostringstream cli_out, cli_err;
@@ -187,31 +253,28 @@ int run_cli(const std::vector<std::string>& args, const Environment& env, CliIo 
     int rc = app.exit(e, cli_out, cli_err);
     io.out << cli_out.str();
     io.err << cli_err.str();
-    return rc == 0 ? kExitOk : kExitUsage;
+    return rc == 0 ? kCliExitOk : kCliExitUsage;
   }
-  StderrSink stderr_sink(io.err);
-  LogSink& sink = io.log_sink != nullptr ? *io.log_sink : stderr_sink;
   for (std::size_t i = 0; i < verbs.size(); ++i) {
     if (verb_apps[i] == nullptr || !verb_apps[i]->parsed()) continue;
+    const CommonOptions& common = verbs[i]->common_options();
+    const Terminal terminal = terminal_for(io.progress, common, env);
+    // On a terminal a person reads the log: one sentence per retry or error. JSON lines with --debug, when
+    // stderr is a file or pipe (a CI log a machine may parse), or when the caller brings its own sink.
+    StderrSink json_sink(io.err);
+    ReadableLogSink readable_sink(io.err, terminal.color);
+    const bool readable = io.log_sink == nullptr && terminal.stderr_tty && !common.debug;
+    LogSink& sink = io.log_sink != nullptr ? *io.log_sink : readable ? static_cast<LogSink&>(readable_sink) : json_sink;
     SystemClock clock;
     RealSleeper sleeper;
     SystemRandom random;
-    Logger logger(sink, clock, log_level_from_env(env, LogLevel::warn));
-    AwsSession session(env, clock, sleeper, random, logger);
-    CliContext ctx{io.out, io.err, io.progress, &sink};
+    Logger logger(sink, clock, common.log_level(env));
+    AwsSession session(env, clock, sleeper, random, logger, common.session());
+    CliContext ctx{io.out, io.err, terminal.progress, &sink, &common, &env, terminal,
+                   readable ? &readable_sink : nullptr};
     return verbs[i]->run(session, ctx);
   }
-  if (auto valid = cfn::validate_repository_name(a.repository); !valid) {
-    io.err << "ecr-sweeper: invalid repository name '" << a.repository << "': " << valid.error().message << '\n';
-    return kExitUsage;
-  }
-  if (!a.registry_id.empty()) {
-    if (auto valid = cfn::validate_registry_id(a.registry_id); !valid) {
-      io.err << "ecr-sweeper: invalid --registry-id '" << a.registry_id << "': " << valid.error().message << '\n';
-      return kExitUsage;
-    }
-  }
-  return run_empty(a, env, io, sink);
+  return kCliExitUsage;
 }
 
 }  // namespace ecrs::handler

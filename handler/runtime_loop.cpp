@@ -4,6 +4,7 @@
 
 #include "ecrs/cfn/request.hpp"
 #include "ecrs/common/json.hpp"
+#include "ecrs/handler/emf.hpp"
 
 namespace ecrs::handler {
 
@@ -20,6 +21,13 @@ RuntimeLoop::RuntimeLoop(RuntimeClient& client, CustomResourceFlow& flow, Logger
     : client_(&client), flow_(&flow), modes_(std::move(modes)), logger_(&logger), sleeper_(&sleeper) {}
 
 RuntimeReply RuntimeLoop::dispatch(const Invocation& invocation) noexcept {
+  std::string mode;
+  InvocationMetrics metrics;
+  return dispatch(invocation, mode, metrics);
+}
+
+RuntimeReply RuntimeLoop::dispatch(const Invocation& invocation, std::string& mode, InvocationMetrics& metrics) noexcept {
+  mode = "invalid-event";
   try {
     auto event = parse_json(invocation.body, "event");
     if (!event) {
@@ -27,12 +35,13 @@ RuntimeReply RuntimeLoop::dispatch(const Invocation& invocation) noexcept {
               "The event is not JSON (" + std::to_string(invocation.body.size()) + " bytes); expected a CloudFormation "
               "custom-resource request."};
     }
-    for (EventMode* mode : modes_) {
-      if (!mode->accepts(*event)) continue;
+    for (EventMode* candidate : modes_) {
+      if (!candidate->accepts(*event)) continue;
+      mode = candidate->name();
       InvocationInfo info{invocation.request_id,
                           invocation.deadline.value_or(std::chrono::system_clock::time_point::max()),
-                          invocation.function_arn};
-      auto reply = mode->handle(*event, info);
+                          invocation.function_arn, &metrics};
+      auto reply = candidate->handle(*event, info);
       if (!reply) return {true, reply.error().code.empty() ? "HandlerError" : reply.error().code, reply.error().describe()};
       return {false, "", *reply};
     }
@@ -40,6 +49,12 @@ RuntimeReply RuntimeLoop::dispatch(const Invocation& invocation) noexcept {
       return {true, "InvalidEvent",
               "Unknown event shape: expected a CloudFormation custom-resource request (RequestType, ResponseURL, "
               "StackId, RequestId), a CloudFormation Hooks request, or another event an enabled mode handles."};
+    }
+    mode = "custom-resource";
+    // The flow reports nothing back; its one repository is the dimension, counts stay zero.
+    const Json::Value& request = *event;
+    if (const Json::Value& props = request["ResourceProperties"]; props.isObject() && props["RepositoryName"].isString()) {
+      metrics.repository = props["RepositoryName"].asString();
     }
     return flow_->handle(*event, invocation);
   } catch (const std::exception& e) {
@@ -63,8 +78,15 @@ int RuntimeLoop::run(const std::atomic<bool>* stop) {
     failures = 0;
     Logger log = logger_->with(one("aws_request_id", inv->request_id));
     log.debug("invocation", one("bytes", static_cast<Json::UInt64>(inv->body.size())));
-    RuntimeReply reply = dispatch(*inv);
+    const auto started = logger_->clock().monotonic();
+    std::string mode;
+    InvocationMetrics metrics;
+    RuntimeReply reply = dispatch(*inv, mode, metrics);
     ++served_;
+    if (reply.is_error) ++metrics.failures;
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(logger_->clock().monotonic() - started);
+    // Written before the reply is posted: Lambda may freeze the environment as soon as it has the answer.
+    logger_->sink().write(to_compact_json(emf_record(mode, metrics, took, logger_->clock().now())));
     Result<void> posted;
     if (reply.is_error) {
       Json::Value f(Json::objectValue);

@@ -1,15 +1,17 @@
-// `ecr-sweeper lifecycle validate|preview|apply` (issue 9). Exit codes: 0 ok, 1 a call failed, 2 usage or an
-// invalid policy (lifecycle::kExitInvalidPolicy), or a change refused because nobody could confirm it.
+// `ecr-sweeper lifecycle validate|preview|apply` (issue 9). Exit codes (cli_options.hpp): 0 ok, 1 a call failed,
+// 2 usage or an invalid policy (lifecycle::kExitInvalidPolicy), or a change refused because nobody could confirm
+// it, 3 some repositories failed and the others were done, 4 --fail-on-in-use found an image in use.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
 #include <sstream>
 
+#include "ecrs/cleanup/image_ref.hpp"
 #include "ecrs/common/json.hpp"
+#include "ecrs/handler/cli_options.hpp"
 #include "ecrs/handler/lifecycle_in_use.hpp"
 #include "ecrs/handler/lifecycle_mode.hpp"
 #include "ecrs/lifecycle/policy_validator.hpp"
@@ -17,9 +19,10 @@
 namespace ecrs::handler {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
+constexpr int kExitOk = kCliExitOk;
+constexpr int kExitFailed = kCliExitFailed;
+constexpr int kExitUsage = kCliExitUsage;
+constexpr const char* kVerb = "lifecycle";
 // Digests are shown as sha256: plus this many hex characters in text output (as `docker images` shortens ids).
 constexpr std::size_t kShortDigestHex = 12;
 
@@ -31,12 +34,10 @@ std::optional<bool> terminal_confirm(std::ostream& out, const std::string& quest
   return line == "y" || line == "Y" || line == "yes";
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+// 3 when some repositories failed while others were done, 1 when none was done.
+int failed_or_partial(std::size_t failed, std::size_t done) {
+  if (failed == 0) return kExitOk;
+  return done > 0 ? kCliExitPartial : kExitFailed;
 }
 
 std::string short_digest(const std::string& digest) {
@@ -62,12 +63,32 @@ NOT covered: EKS / Kubernetes pods, EventBridge Scheduler and ECS scheduled task
 The scan calls sts:GetCallerIdentity, ecs:ListClusters/ListServices/DescribeServices/ListTasks/
 DescribeTasks/DescribeTaskDefinition, lambda:ListFunctions/ListVersionsByFunction/ListAliases/GetFunction
 and apprunner:ListServices/DescribeService. If any call fails, preview stops with exit 1 naming the
-call; --no-in-use skips the scan (then nothing is flagged).
+call; --no-in-use skips the scan (then nothing is flagged). --fail-on-in-use exits 4 when an image the
+policy would expire is in use, so CI can stop there.
 
---output json prints one object:
+--output json prints one object (docs/schemas/lifecycle-preview.schema.json):
   {"repositories": [{"repositoryName": ..., "expire": [{"imageDigest": ..., "imageTags": [...],
    "rulePriority": N, "inUse": bool}], "transition": [...], "kept": N}]}
-Exit codes: 0 done, 1 a call or the in-use scan failed, 2 usage or an invalid policy.)";
+--output table (the default on a terminal) aligns one row per image.)";
+
+Json::Value validation_json(const lifecycle::ValidationReport& report) {
+  Json::Value doc(Json::objectValue);
+  doc["valid"] = report.valid();
+  doc["errors"] = static_cast<Json::UInt64>(report.error_count());
+  doc["warnings"] = static_cast<Json::UInt64>(report.findings.size() - report.error_count());
+  Json::Value list(Json::arrayValue);
+  for (const auto& f : report.findings) {
+    Json::Value v(Json::objectValue);
+    v["severity"] = std::string(lifecycle::to_string(f.severity));
+    v["code"] = f.code;
+    v["path"] = f.path;
+    v["rulePriority"] = f.rule_priority ? Json::Value(static_cast<Json::Int64>(*f.rule_priority)) : Json::Value();
+    v["message"] = f.message;
+    list.append(v);
+  }
+  doc["findings"] = list;
+  return doc;
+}
 
 void print_findings(std::ostream& os, const lifecycle::ValidationReport& report) {
   for (const auto& f : report.findings) {
@@ -86,34 +107,44 @@ class LifecycleVerb final : public CliVerb {
   CLI::App* add_to(CLI::App& app) override {
     root_ = app.add_subcommand("lifecycle", "Validate, preview and apply an ECR lifecycle policy across repositories");
     root_->require_subcommand(1);
+    root_->footer(kExitCodesHelp);
 
     validate_ = root_->add_subcommand("validate", "Check a policy as PutLifecyclePolicy would (exit 2 when invalid)");
     validate_->add_option("policy", policy_path_, "Policy JSON file")->required();
+    add_output_option(*validate_, common_);
+    validate_->footer(std::string("--output json: docs/schemas/lifecycle-validate.schema.json\n") + kExitCodesHelp);
 
     preview_ = root_->add_subcommand("preview", "Show what the policy would expire in each matching repository");
     preview_->add_option("policy", policy_path_, "Policy JSON file")->required();
     add_selection(*preview_);
-    preview_->add_option("--output", output_, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
     preview_->add_flag("--remote", remote_, "Also run ECR's StartLifecyclePolicyPreview and diff it against ours");
     preview_->add_flag("--no-in-use", no_in_use_,
                        "Skip the in-use scan (for credentials without ECS/Lambda/App Runner read access)");
-    preview_->footer(kPreviewFooter);
+    preview_->add_flag("--fail-on-in-use", fail_on_in_use_, "Exit 4 when an image the policy would expire is in use");
+    add_common_options(*preview_, common_, {.table = true});
+    preview_->footer(std::string(kPreviewFooter) + "\n" + kExitCodesHelp);
 
     apply_ = root_->add_subcommand("apply", "Put the policy on every matching repository (diff, confirm, apply)");
     apply_->add_option("policy", policy_path_, "Policy JSON file")->required();
     add_selection(*apply_);
     apply_->add_flag("--yes,-y", yes_, "Apply without asking");
+    add_common_options(*apply_, common_);
+    apply_->footer(std::string("--output json: docs/schemas/lifecycle-apply.schema.json (with --output json, apply "
+                               "needs --yes: stdout is the document)\n") +
+                   kExitCodesHelp);
     return root_;
   }
 
   int run(AwsSession& session, CliContext& io) override {
-    auto text = read_file(policy_path_);
-    if (!text) {
-      io.err << "ecr-sweeper: cannot read policy file '" << policy_path_ << "'\n";
-      return kExitUsage;
-    }
+    format_ = output(session);
+    auto text = read_text_file(policy_path_);
+    if (!text) return io.fail(kVerb, "policy file: " + text.error().message, kExitUsage);
     const auto report = lifecycle::validate_policy(*text);
     if (validate_->parsed()) {
+      if (format_ == OutputFormat::json) {
+        io.out << to_compact_json(validation_json(report)) << '\n';
+        return lifecycle::exit_code(report);
+      }
       print_findings(io.out, report);
       io.out << (report.valid() ? "valid" : "invalid") << ": " << report.error_count() << " error(s), "
              << (report.findings.size() - report.error_count()) << " warning(s)\n";
@@ -149,7 +180,14 @@ class LifecycleVerb final : public CliVerb {
       io.err << "ecr-sweeper: " << repositories.error().describe() << '\n';
       return kExitFailed;
     }
-    const bool table = options_.table.value_or(::isatty(STDOUT_FILENO) != 0);
+    // A typo in a pattern must not read as "nothing to do".
+    for (const auto& pattern : repos_) {
+      bool matched = false;
+      for (const auto& name : *repositories) matched = matched || cleanup::glob_match(pattern, name);
+      if (!matched) io.warn(kVerb, "--repos '" + pattern + "' matches no repository");
+    }
+    const bool table = format_ == OutputFormat::table ||
+                       (!output_chosen(session) && options_.table.value_or(::isatty(STDOUT_FILENO) != 0));
     if (preview_->parsed()) return run_preview(session, **client, *text, *repositories, table, io);
     return run_apply(**client, *text, *repositories, io);
   }
@@ -191,10 +229,12 @@ class LifecycleVerb final : public CliVerb {
     auto results = preview_repositories(ecr, *policy, repositories, now, in_use, concurrency_);
 
     int rc = kExitOk;
+    std::size_t failed_repositories = 0;
     std::vector<lifecycle::RepositoryPreview> previews;
     for (const auto& r : results) {
       if (r.error) {
         io.err << "ecr-sweeper: " << r.repository_name << ": " << r.error->describe() << '\n';
+        ++failed_repositories;
         rc = kExitFailed;
       } else {
         previews.push_back(*r.preview);
@@ -220,7 +260,14 @@ class LifecycleVerb final : public CliVerb {
       }
     }
 
-    if (output_ == "json") {
+    if (failed_repositories > 0 && rc == kExitFailed) rc = failed_or_partial(failed_repositories, previews.size());
+    std::size_t in_use_count = 0;
+    for (const auto& p : previews) {
+      for (const auto& e : p.expire) in_use_count += e.in_use ? 1 : 0;
+    }
+    // The check asked for: after the output, and never hiding a failure.
+    const auto flagged = [&](int code) { return code == kExitOk && fail_on_in_use_ && in_use_count > 0 ? kCliExitFlagged : code; };
+    if (format_ == OutputFormat::json) {
       Json::Value doc = lifecycle::preview_to_json_value(previews);
       if (remote_) {
         for (Json::ArrayIndex i = 0; i < doc["repositories"].size(); ++i) {
@@ -239,7 +286,7 @@ class LifecycleVerb final : public CliVerb {
       io.out << to_compact_json(doc) << '\n';
       // stdout stays the documented document; a script's log still learns that inUse was not looked at.
       if (no_in_use_) io.err << "ecr-sweeper: " << in_use_note << '\n';
-      return rc;
+      return flagged(rc);
     }
 
     std::map<std::int64_t, std::string> why;  // rulePriority -> description, to say why an image goes
@@ -287,11 +334,14 @@ class LifecycleVerb final : public CliVerb {
     if (total_in_use > 0) io.out << ", " << total_in_use << " of them IN USE";
     io.out << '\n';
     if (!in_use_note.empty()) io.out << in_use_note << '\n';
-    return rc;
+    return flagged(rc);
   }
 
   int run_apply(aws::AwsClient& client, const std::string& text, const std::vector<std::string>& repositories,
                 CliContext& io) {
+    const bool json = format_ == OutputFormat::json;
+    // With --output json stdout is the document alone; the diff and the question go to stderr.
+    std::ostream& human = json ? io.err : io.out;
     ecr::LifecycleClient lc(client);
     auto items = plan_apply(lc, text, repositories, std::nullopt, concurrency_);
     // Hundreds of repositories usually share a handful of current policies: show each distinct diff once.
@@ -313,40 +363,53 @@ class LifecycleVerb final : public CliVerb {
       by_diff[diff_lines(before, wanted)].push_back(item.repository_name);
     }
     for (const auto& [diff, names] : by_diff) {
-      io.out << names.size() << " repositories (" << names.front() << (names.size() > 1 ? ", ..." : "") << "):\n"
-             << diff;
+      human << names.size() << " repositories (" << names.front() << (names.size() > 1 ? ", ..." : "") << "):\n"
+            << diff;
     }
-    io.out << changes << " to change, " << unchanged << " unchanged, " << failed << " failed to read\n";
-    if (changes == 0) return failed > 0 ? kExitFailed : kExitOk;
-    if (!yes_) {
-      auto answer = options_.confirm(io.out, "Apply the policy to " + std::to_string(changes) + " repositories? [y/N] ");
+    human << changes << " to change, " << unchanged << " unchanged, " << failed << " failed to read\n";
+    if (changes > 0 && !yes_) {
+      auto answer = options_.confirm(human, "Apply the policy to " + std::to_string(changes) + " repositories? [y/N] ");
       if (!answer) {
         io.err << "ecr-sweeper: refusing to change " << changes
                << " repositories without confirmation: stdin is not a terminal; pass --yes\n";
         return kExitUsage;
       }
       if (!*answer) {
-        io.out << "Nothing applied.\n";
+        human << "Nothing applied.\n";
         return kExitFailed;
       }
     }
-    execute_apply(lc, text, items, std::nullopt, concurrency_);
-    int rc = failed > 0 ? kExitFailed : kExitOk;
+    if (changes > 0) execute_apply(lc, text, items, std::nullopt, concurrency_);
     std::size_t applied = 0;
+    Json::Value list(Json::arrayValue);
     for (const auto& item : items) {
+      Json::Value v(Json::objectValue);
+      v["repositoryName"] = item.repository_name;
+      v["change"] = std::string(to_string(item.change));
+      v["applied"] = item.applied;
+      if (item.error) v["error"] = item.error->describe();
+      list.append(v);
       if (item.applied) {
         ++applied;
-        io.out << item.repository_name << ": " << (item.change == PolicyChange::create ? "created" : "updated") << '\n';
+        if (!json) io.out << item.repository_name << ": " << (item.change == PolicyChange::create ? "created" : "updated") << '\n';
       } else if (item.error) {
-        rc = kExitFailed;
-        io.out << item.repository_name << ": FAILED " << item.error->describe() << '\n';
-      } else {
+        if (!json) io.out << item.repository_name << ": FAILED " << item.error->describe() << '\n';
+      } else if (!json && changes > 0) {
         io.out << item.repository_name << ": unchanged\n";
       }
     }
-    io.out << applied << " applied, " << unchanged << " unchanged, " << (items.size() - applied - unchanged)
-           << " failed\n";
-    return rc;
+    failed = items.size() - applied - unchanged;
+    if (json) {
+      Json::Value doc(Json::objectValue);
+      doc["repositories"] = list;
+      doc["applied"] = static_cast<Json::UInt64>(applied);
+      doc["unchanged"] = static_cast<Json::UInt64>(unchanged);
+      doc["failed"] = static_cast<Json::UInt64>(failed);
+      io.out << to_compact_json(doc) << '\n';
+    } else if (changes > 0) {
+      io.out << applied << " applied, " << unchanged << " unchanged, " << failed << " failed\n";
+    }
+    return failed_or_partial(failed, applied + unchanged);
   }
 
   LifecycleVerbOptions options_;
@@ -357,7 +420,8 @@ class LifecycleVerb final : public CliVerb {
   std::string policy_path_;
   std::vector<std::string> repos_;
   std::string tag_;
-  std::string output_ = "text";
+  OutputFormat format_ = OutputFormat::text;
+  bool fail_on_in_use_ = false;
   bool remote_ = false;
   bool no_in_use_ = false;
   bool yes_ = false;

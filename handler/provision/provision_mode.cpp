@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "ecrs/common/json.hpp"
+#include "ecrs/handler/cli_options.hpp"
 #include "ecrs/ecr/lifecycle_client.hpp"
 #include "ecrs/handler/provision_mode.hpp"
 
@@ -45,6 +46,7 @@ class ProvisionEventMode final : public EventMode {
   Result<std::string> handle(const Json::Value& event, const InvocationInfo& info) override {
     Logger& log = session_->logger();
     const EventDecision d = decide_event(event);
+    if (info.metrics != nullptr) info.metrics->repository = d.push.repository_name;
     Json::Value fields = who(d.push);
     fields["request_id"] = info.request_id;
     if (d.kind == EventKind::malformed) {
@@ -93,59 +95,76 @@ class ProvisionEventMode final : public EventMode {
   AwsSession* session_;
 };
 
+constexpr const char* kRepoVerb = "repo";
+
 class RepoVerb final : public CliVerb {
  public:
   CLI::App* add_to(CLI::App& app) override {
     cmd_ = app.add_subcommand("repo", "Create repositories with the governed REPO_* settings (create-on-push)");
     cmd_->require_subcommand(1);
+    cmd_->footer(kExitCodesHelp);
     ensure_ = cmd_->add_subcommand("ensure", "Create NAME with the settings unless it exists (then leave it alone)");
     ensure_->add_option("name", name_, "Repository name")->required();
-    ensure_->add_option("--region", region_, "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, profile)");
+    add_common_options(*ensure_, common_);
+    ensure_->footer(std::string("Settings: REPO_CONFIG_FILE and REPO_* variables (README). A name denied by "
+                                "REPO_ALLOW/REPO_DENY exits 2.\n--output json: docs/schemas/repo.schema.json\n") +
+                    kExitCodesHelp);
     auto* tmpl = cmd_->add_subcommand("template", "ECR's native repository creation templates");
     tmpl->require_subcommand(1);
+    tmpl->footer(kExitCodesHelp);
     apply_ = tmpl->add_subcommand("apply", "Create or update the CREATE_ON_PUSH template for a prefix");
     apply_->add_option("--prefix", prefix_, "Repository namespace prefix, or ROOT")->required();
     apply_->add_option("--role-arn", role_arn_,
                        "customRoleArn ECR assumes to apply tags and KMS keys (ecr:CreateRepository, ecr:TagResource)");
-    apply_->add_option("--region", region_, "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, profile)");
+    add_common_options(*apply_, common_);
+    apply_->footer(std::string("--output json: docs/schemas/repo.schema.json\n") + kExitCodesHelp);
     return cmd_;
   }
 
   int run(AwsSession& session, CliContext& io) override {
+    if (ensure_->parsed()) {
+      if (auto valid = check_repository_argument(name_); !valid) {
+        return io.fail(kRepoVerb, valid.error().message, kCliExitUsage);
+      }
+    }
     auto settings = load_settings(session.env());
-    if (!settings) {
-      io.err << "error: " << settings.error().message << "\n";
-      return 2;
-    }
-    auto aws = session.client(aws::kEcr, region_.empty() ? std::nullopt : std::optional(region_));
-    if (!aws) {
-      io.err << "error: " << aws.error().describe() << "\n";
-      return 1;
-    }
+    if (!settings) return io.fail(kRepoVerb, settings.error().message, kCliExitUsage);
+    auto aws = session.client(aws::kEcr);
+    if (!aws) return io.fail(kRepoVerb, aws.error().describe(), kCliExitFailed);
     if (apply_->parsed()) {
       ecr::EcrAdminClient client(**aws);
-      return apply(client, *settings, io);
+      return apply(client, *settings, output(session) == OutputFormat::json, io);
     }
     if (!settings->allows(name_)) {
-      io.err << "error: " << name_ << " is denied by REPO_ALLOW/REPO_DENY\n";
-      return 1;
+      return io.fail(kRepoVerb, "'" + name_ + "' is denied by REPO_ALLOW/REPO_DENY", kCliExitUsage);
     }
     auto outcome = ensure_repository(**aws, name_, *settings, session.logger());
     if (!outcome) {
-      io.err << "error: " << outcome.error().describe() << "\n";
-      return 1;
+      if (output(session) == OutputFormat::json) io.out << answer("failed", name_, outcome.error().describe()) << '\n';
+      return io.fail(kRepoVerb, outcome.error().describe(), kCliExitFailed);
     }
-    io.out << to_string(outcome->status) << " " << name_ << "\n";
-    for (const auto& p : outcome->problems) io.err << "warning: " << p << "\n";
-    return outcome->status == EnsureStatus::incomplete ? 1 : 0;
+    if (output(session) == OutputFormat::json) {
+      Json::Value v(Json::objectValue);
+      v["status"] = std::string(to_string(outcome->status));
+      v["repositoryName"] = name_;
+      if (!outcome->repository_arn.empty()) v["repositoryArn"] = outcome->repository_arn;
+      Json::Value problems(Json::arrayValue);
+      for (const auto& p : outcome->problems) problems.append(p);
+      v["problems"] = problems;
+      io.out << to_compact_json(v) << '\n';
+    } else {
+      io.out << to_string(outcome->status) << " " << name_ << "\n";
+    }
+    for (const auto& p : outcome->problems) io.warn(kRepoVerb, p);
+    return outcome->status == EnsureStatus::incomplete ? kCliExitFailed : kCliExitOk;
   }
 
  private:
-  int apply(ecr::EcrAdminClient& client, const RepositorySettings& settings, CliContext& io) {
+  int apply(ecr::EcrAdminClient& client, const RepositorySettings& settings, bool json, CliContext& io) {
     const std::optional<std::string> role = role_arn_.empty() ? std::nullopt : std::optional(role_arn_);
     const auto t = settings.creation_template(prefix_, role);
     // [RCT] ECR applies resource tags and customer KMS keys only through a custom role.
-    if (!role) io.err << "warning: without --role-arn ECR cannot apply the template's tags or KMS key\n";
+    if (!role) io.warn(kRepoVerb, "without --role-arn ECR cannot apply the template's tags or KMS key");
     // The template has no scan-on-push member: scanning on push is the registry's scanning configuration.
     if (settings.scan_on_push) io.err << "note: scan on push is set by the registry scanning configuration\n";
     std::string verb = "created";
@@ -155,18 +174,31 @@ class RepoVerb final : public CliVerb {
       r = client.update_repository_creation_template(t);
     }
     if (!r) {
-      io.err << "error: " << r.error().describe() << "\n";
-      return 1;
+      if (json) {
+        Json::Value v(Json::objectValue);
+        v["status"] = "failed";
+        v["prefix"] = prefix_;
+        v["detail"] = r.error().describe();
+        io.out << to_compact_json(v) << '\n';
+      }
+      return io.fail(kRepoVerb, r.error().describe(), kCliExitFailed);
     }
-    io.out << verb << " repository creation template " << r->prefix << " (CREATE_ON_PUSH)\n";
-    return 0;
+    if (json) {
+      Json::Value v(Json::objectValue);
+      v["status"] = verb;
+      v["prefix"] = r->prefix;
+      v["appliedFor"] = "CREATE_ON_PUSH";
+      io.out << to_compact_json(v) << '\n';
+    } else {
+      io.out << verb << " repository creation template " << r->prefix << " (CREATE_ON_PUSH)\n";
+    }
+    return kCliExitOk;
   }
 
   CLI::App* cmd_ = nullptr;
   CLI::App* ensure_ = nullptr;
   CLI::App* apply_ = nullptr;
   std::string name_;
-  std::string region_;
   std::string prefix_;
   std::string role_arn_;
 };

@@ -103,7 +103,9 @@ TEST(LifecycleValidate, UnreadableFileIsAUsageError) {
   Session session("http://127.0.0.1:9");
   const auto r = session.run({"lifecycle", "validate", "/nonexistent/policy.json"});
   EXPECT_EQ(r.rc, 2);
-  EXPECT_NE(r.err.find("cannot read policy file"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("policy file: cannot read '/nonexistent/policy.json': No such file or directory"),
+            std::string::npos)
+      << r.err;
 }
 
 // ---- preview ----------------------------------------------------------------------------------------------
@@ -350,6 +352,55 @@ TEST(LifecycleCliOutput, PreviewTableOnATerminalHasAHeaderAndOneRowPerExpiry) {
   ASSERT_TRUE(doc) << j.out;
   EXPECT_TRUE((*doc)["repositories"][0]["remoteDiff"].isArray());
   EXPECT_EQ((*doc)["repositories"][0]["remoteDiff"].size(), 0u) << j.out;
+}
+
+}  // namespace
+}  // namespace ecrs::lifecycle_cli_test
+
+namespace ecrs::lifecycle_cli_test {
+namespace {
+
+// CI asks preview to fail when the policy would expire something in use (exit 4, after the full output), and a
+// --repos pattern that matches nothing is said out loud.
+TEST(LifecycleCliExits, FailOnInUseExitsFourOnlyWhenAnExpiringImageIsInUse) {
+  localaws::LocalAws aws{localaws::Options{}};
+  aws.start();
+  aws.ecr().create_repository("web");
+  const auto now = std::chrono::system_clock::now();
+  const auto old = aws.ecr().put_image("web", "", now - std::chrono::hours(48));
+  aws.ecr().put_image("web", "", now - std::chrono::hours(24));
+  TempFile policy("policy.json", kUntaggedPolicy);
+  Session session(aws.endpoint());
+  std::set<std::string> in_use;
+  handler::LifecycleVerbOptions options;
+  options.in_use = [&](const std::string&, const std::vector<lifecycle::Image>&) -> Result<std::set<std::string>> {
+    return in_use;
+  };
+  const std::vector<std::string> args{"lifecycle", "preview", policy.path(), "--repos", "web", "--fail-on-in-use"};
+  const auto clear = session.run(args, options);
+  EXPECT_EQ(clear.rc, 0) << clear.err << clear.out;
+  in_use = {old};
+  const auto flagged = session.run(args, options);
+  EXPECT_EQ(flagged.rc, handler::kCliExitFlagged) << flagged.err << flagged.out;
+  EXPECT_NE(flagged.out.find("IN USE"), std::string::npos) << flagged.out;
+  const auto without_flag = session.run({"lifecycle", "preview", policy.path(), "--repos", "web"}, options);
+  EXPECT_EQ(without_flag.rc, 0) << "in use alone is not a failure without --fail-on-in-use";
+
+  const auto nomatch = session.run({"lifecycle", "preview", policy.path(), "--repos", "web", "nomatch-*"}, options);
+  EXPECT_NE(nomatch.err.find("--repos 'nomatch-*' matches no repository"), std::string::npos) << nomatch.err;
+  EXPECT_EQ(nomatch.err.find("--repos 'web'"), std::string::npos) << nomatch.err;
+}
+
+TEST(LifecycleCliExits, ApplyWithSomeRepositoriesFailingExitsThreePartial) {
+  localaws::LocalAws aws{localaws::Options{}};
+  aws.start();
+  for (const char* r : {"p-1", "p-2", "p-3"}) aws.ecr().create_repository(r);
+  aws.add_fault({"PutLifecyclePolicy", 1, 400, "AccessDeniedException", "denied for one repository"});
+  TempFile policy("policy.json", kUntaggedPolicy);
+  Session session(aws.endpoint());
+  const auto r = session.run({"lifecycle", "apply", policy.path(), "--repos", "p-*", "--yes", "--concurrency", "1"});
+  EXPECT_EQ(r.rc, handler::kCliExitPartial) << r.err << r.out;
+  EXPECT_NE(r.out.find("2 applied, 0 unchanged, 1 failed"), std::string::npos) << r.out;
 }
 
 }  // namespace

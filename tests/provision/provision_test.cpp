@@ -350,7 +350,9 @@ TEST(RepoVerb, EnsureCreatesOnceThenReportsExists) {
   EXPECT_EQ(w.aws.ecr().repository("team-b/api")->encryption_type, "KMS");
   EXPECT_EQ(run_verb(w, {"repo", "ensure", "team-b/api"}, out, err), 0) << err;
   EXPECT_EQ(out, "exists team-b/api\n");
-  EXPECT_EQ(run_verb(w, {"repo", "ensure", "elsewhere"}, out, err), 1);
+  // Refused by REPO_ALLOW/REPO_DENY: invalid input, exit 2, like a malformed name.
+  EXPECT_EQ(run_verb(w, {"repo", "ensure", "elsewhere"}, out, err), 2);
+  EXPECT_NE(err.find("denied by REPO_ALLOW/REPO_DENY"), std::string::npos) << err;
   EXPECT_FALSE(w.aws.ecr().has_repository("elsewhere"));
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The Lambda custom-runtime loop: GET /next, pick the job from the event's shape, answer, repeat. It survives
 // every event: a non-JSON or unknown event is reported to /error (errorType InvalidEvent, without the payload)
-// and the loop goes on; anything thrown is caught at the top. The raw event is never logged: a custom-resource
+// and the loop goes on; anything thrown is caught at the top. After every invocation it writes one CloudWatch
+// embedded-metric record (emf.hpp) to the log sink. The raw event is never logged: a custom-resource
 // event carries a presigned URL that can forge the stack's answer.
 #include <atomic>
 #include <chrono>
@@ -31,6 +32,8 @@ class RuntimeLoop {
 
   // One event, start to finish (exposed for tests): never throws.
   RuntimeReply dispatch(const Invocation& invocation) noexcept;
+  // The same, also naming the mode that answered and letting it fill `metrics` (for the EMF record).
+  RuntimeReply dispatch(const Invocation& invocation, std::string& mode, InvocationMetrics& metrics) noexcept;
   std::uint64_t served() const { return served_; }
 
  private:

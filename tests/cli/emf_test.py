@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""The real bootstrap on localaws's Runtime API writes exactly one CloudWatch embedded-metric record per invocation,
+whatever the mode, and each record meets the EMF specification's required members:
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+(_aws.Timestamp a number of milliseconds; _aws.CloudWatchMetrics an array of directives, each with a Namespace, a
+Dimensions array of dimension sets whose names are root members with string values, and Metrics whose Names are
+root members with numeric values), plus docs/schemas/emf-record.schema.json."""
+import json
+import os
+import sys
+import time
+import urllib.request
+
+import jsonschema
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Bootstrap, LocalAws, cli_args, report  # noqa: E402
+
+METRICS = {"ImagesDeleted", "ImagesPlanned", "BytesReclaimed", "ThrottledCalls", "DurationMs", "Continuations",
+           "Failures"}
+MAX_DIMENSIONS = 30  # the spec: a DimensionSet MUST NOT contain more than 30 dimension keys
+MAX_METRICS = 100    # the spec: a MetricDirective MUST NOT contain more than 100 MetricDefinition objects
+
+
+def spec_errors(record):
+    errors = []
+    aws = record.get("_aws")
+    if not isinstance(aws, dict):
+        return ["no _aws object"]
+    ts = aws.get("Timestamp")
+    if not isinstance(ts, (int, float)) or isinstance(ts, bool):
+        errors.append("_aws.Timestamp is not a number")
+    elif abs(ts - time.time() * 1000) > 3600 * 1000:
+        errors.append(f"_aws.Timestamp {ts} is not milliseconds since the epoch near now")
+    directives = aws.get("CloudWatchMetrics")
+    if not isinstance(directives, list) or not directives:
+        return errors + ["_aws.CloudWatchMetrics is not a non-empty array"]
+    for d in directives:
+        if not isinstance(d.get("Namespace"), str) or not d["Namespace"]:
+            errors.append("a directive has no Namespace")
+        dims = d.get("Dimensions")
+        if not isinstance(dims, list):
+            errors.append("a directive has no Dimensions array")
+            dims = []
+        for dset in dims:
+            if not isinstance(dset, list) or len(dset) > MAX_DIMENSIONS:
+                errors.append(f"bad dimension set {dset}")
+                continue
+            for name in dset:
+                if not isinstance(record.get(name), str):
+                    errors.append(f"dimension {name} is not a root member with a string value")
+        metrics = d.get("Metrics")
+        if not isinstance(metrics, list) or len(metrics) > MAX_METRICS:
+            errors.append("a directive has no Metrics array")
+            continue
+        for m in metrics:
+            name = m.get("Name")
+            value = record.get(name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                errors.append(f"metric {name} is not a root member with a numeric value")
+    return errors
+
+
+def main():
+    args = cli_args()
+    schema = json.load(open(os.path.join(args.source_dir, "docs", "schemas", "emf-record.schema.json")))
+    samples = json.load(open(os.path.join(args.source_dir, "tests", "provision", "events.json")))
+    aws = LocalAws(args.localaws)
+    failed = []
+    try:
+        aws.seed("web", 4)
+        url = aws.admin("/_localaws/response-url", {"key": "emf-test"})["url"]
+        custom_resource = {"RequestType": "Delete", "ResponseURL": url, "StackId": "arn:aws:cloudformation:us-east-1:"
+                           "123456789012:stack/s/1", "RequestId": "r-1", "LogicalResourceId": "Empty",
+                           "PhysicalResourceId": "ecr-sweeper:default:web", "ResourceType": "Custom::EmptyEcrRepository",
+                           "ResourceProperties": {"ServiceToken": "arn", "RepositoryName": "web"}}
+        # (what is sent, the Mode dimension expected, the Repository dimension expected or None)
+        invocations = [
+            (custom_resource, "custom-resource", "web"),
+            (samples["push_to_missing"], "create-on-push", "team-a/web"),
+            ({"ecrSweeper": {"task": "clean", "options": {"repositories": ["web"]}}}, "sweep", None),
+            ({"source": "aws.events", "detail-type": "Scheduled Event", "id": "e-1", "detail": {}},
+             "scheduled-cleanup", None),
+            ({"what": "nobody handles this"}, "invalid-event", None),
+            ("not json at all", "invalid-event", None),
+        ]
+        boot = Bootstrap(os.path.join(args.bin_dir, "bootstrap"), aws, REPO_ALLOW="**")
+        try:
+            for event, _, _ in invocations:
+                if isinstance(event, str):
+                    req = urllib.request.Request(aws.endpoint + "/_localaws/invoke", data=event.encode(), method="POST")
+                    with urllib.request.urlopen(req, timeout=30) as r:
+                        rid = json.loads(r.read())["request_id"]
+                    deadline = time.time() + 60
+                    while time.time() < deadline:
+                        if aws.admin("/_localaws/outcome/" + rid + "?wait_ms=2000").get("status") != "pending":
+                            break
+                else:
+                    boot.invoke(event)
+            time.sleep(0.2)  # the record is written before the reply; the reply is already in
+            records = []
+            for line in boot.lines():
+                try:
+                    doc = json.loads(line)
+                except ValueError:
+                    failed.append("stdout line is not JSON: " + line[:200])
+                    continue
+                if "_aws" in doc:
+                    records.append(doc)
+        finally:
+            boot.close()
+        if len(records) != len(invocations):
+            failed.append(f"{len(records)} EMF records for {len(invocations)} invocations")
+        for record, (_, mode, repository) in zip(records, invocations):
+            for e in spec_errors(record):
+                failed.append(f"{mode}: {e}")
+            try:
+                jsonschema.validate(record, schema)
+            except jsonschema.ValidationError as e:
+                failed.append(f"{mode}: schema: {e.message}")
+            if record.get("Mode") != mode:
+                failed.append(f"Mode {record.get('Mode')!r}, expected {mode!r}")
+            if record.get("Repository") != repository:
+                failed.append(f"{mode}: Repository {record.get('Repository')!r}, expected {repository!r}")
+            missing = METRICS - set(record)
+            if missing:
+                failed.append(f"{mode}: metrics missing {sorted(missing)}")
+            print(f"{mode}: {json.dumps({k: v for k, v in record.items() if k != '_aws'})}")
+        invalid = [r for r in records if r.get("Mode") == "invalid-event"]
+        if any(r.get("Failures") != 1 for r in invalid):
+            failed.append("an event answered on /error does not count one Failure")
+    finally:
+        aws.close()
+    return report(failed, f"{len(failed)} problem(s)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""`ecr-sweeper empty` on a pseudo-terminal: a progress bar on stderr with the total, a percentage, the rate and an
+ETA, erased at the end; none when stderr is a pipe or NO_COLOR is set; stdout stays the summary in every case.
+localaws adds latency to every ECR call so the run lasts past the bar's first redraw (0.5 s)."""
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import LocalAws, cli_args, report  # noqa: E402
+
+IMAGES = 2000
+BAR = re.compile(r"\[[#.]{24}\]\s+\d+%\s+\d+/(\d+) images\s+\d+/s\s+ETA \d+(s|m\d\ds)")
+
+
+def run_on_pty(argv, env):
+    """stderr on a pseudo-terminal, stdout to a file; returns (exit code, stdout, what the terminal received)."""
+    master, slave = pty.openpty()
+    with tempfile.TemporaryFile(mode="w+") as out:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=slave, stdin=subprocess.DEVNULL)
+        os.close(slave)
+        received = b""
+        while True:
+            ready, _, _ = select.select([master], [], [], 1.0)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                received += chunk
+            elif proc.poll() is not None:
+                break
+        proc.wait(timeout=120)
+        os.close(master)
+        out.seek(0)
+        return proc.returncode, out.read(), received.decode(errors="replace")
+
+
+def main():
+    args = cli_args()
+    cli = os.path.join(args.bin_dir, "ecr-sweeper")
+    aws = LocalAws(args.localaws, "--latency-ms", "60")
+    failed = []
+    try:
+        aws.seed("big", IMAGES)
+        rc, out, term = run_on_pty([cli, "empty", "big", "--concurrency", "1"], aws.env())
+        bars = BAR.findall(term)
+        print(f"terminal run: exit {rc}, {len(bars)} progress redraws")
+        if rc != 0:
+            failed.append(f"exit {rc}: {term[-2000:]}")
+        if not bars:
+            failed.append("no progress bar with total, percentage, rate and ETA on the terminal:\n" + repr(term[-2000:]))
+        elif any(int(total) != IMAGES for total, _ in bars):
+            failed.append(f"the bar's total is not {IMAGES}: {bars}")
+        if not term.rstrip("\r\n").endswith("\x1b[K"):
+            failed.append("the bar is not erased at the end: " + repr(term[-200:]))
+        if f"Deleted {IMAGES} images" not in out:
+            failed.append("stdout lacks the summary: " + out)
+        if "{\"" in term:
+            failed.append("a JSON log line reached the terminal: " + term[:500])
+
+        aws.seed("big", IMAGES)
+        rc, out, term = run_on_pty([cli, "empty", "big", "--concurrency", "1"], aws.env(NO_COLOR="1"))
+        if BAR.search(term) or "\x1b[" in term:
+            failed.append("NO_COLOR: a bar or an escape sequence on the terminal: " + repr(term[:300]))
+        if f"Deleted {IMAGES} images" not in out:
+            failed.append("NO_COLOR: stdout lacks the summary: " + out)
+
+        aws.seed("big", IMAGES)
+        r = subprocess.run([cli, "empty", "big", "--concurrency", "1"], env=aws.env(), capture_output=True,
+                           text=True, timeout=120)
+        if BAR.search(r.stderr) or "\x1b[" in r.stderr:
+            failed.append("piped: a bar on stderr: " + repr(r.stderr[:300]))
+        if f"Deleted {IMAGES} images" not in r.stdout:
+            failed.append("piped: stdout lacks the summary: " + r.stdout)
+    finally:
+        aws.close()
+    return report(failed, f"{len(failed)} problem(s)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
