@@ -18,8 +18,9 @@ namespace ecrs::handler {
 
 const char* const kExitCodesHelp =
     "Exit codes: 0 done; 1 an AWS call or the run failed; 2 usage or invalid input (option, repository name,\n"
-    "file, policy); 3 partial: some repositories failed, the others were done; 4 a check asked for by flag\n"
-    "found something (lifecycle preview --fail-on-in-use).";
+    "file, policy); 3 a check asked for by flag found something (clean --detailed-exitcode: images to delete;\n"
+    "lifecycle preview --fail-on-in-use: an image in use); 4 partial: some repositories failed, the others\n"
+    "were done.";
 
 namespace {
 

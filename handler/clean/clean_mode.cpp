@@ -8,6 +8,7 @@
 #include "ecrs/common/json.hpp"
 #include "ecrs/common/log.hpp"
 #include "ecrs/handler/clean_mode.hpp"
+#include "ecrs/handler/cli_options.hpp"
 
 namespace ecrs::handler {
 namespace {
@@ -15,7 +16,6 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
-constexpr int kExitChangesPlanned = 3;  // --detailed-exitcode, as terraform plan's 2 (ours is taken by usage)
 
 class CleanEventMode final : public EventMode {
  public:
@@ -102,9 +102,9 @@ definitions -- protect those images with --keep-tag or keep them out of --repos.
 --apply re-checks that nothing new uses the digests with a fresh in-use scan and listing after the plan and
 then at least every 15 s while deleting. --max-duration stops in time (between two batches) and says where.
 Output: a summary table per repository (counts, sizes, in use); --verbose adds every image and why.
-Exit codes: 0 done, 1 a call or a deletion failed (or --max-duration stopped it), 2 usage.
-With --detailed-exitcode: 0 nothing to delete, 3 images planned (dry run) or deleted (--apply), 1 failure,
-2 usage.)";
+--max-duration stopping the run exits 1. With --detailed-exitcode, 3 means images were planned (dry run) or
+deleted (--apply), and 0 that there was nothing to delete.
+)";
 
 class CleanVerb final : public CliVerb {
  public:
@@ -112,7 +112,7 @@ class CleanVerb final : public CliVerb {
 
   CLI::App* add_to(CLI::App& app) override {
     cmd_ = app.add_subcommand("clean", "Delete old images nothing uses (a dry-run plan unless --apply)");
-    cmd_->footer(kCleanFooter);
+    cmd_->footer(std::string(kCleanFooter) + kExitCodesHelp);
     cmd_->add_flag("--apply", apply_, "Delete the images the plan marks remove (default: dry run)");
     cmd_->add_option("--keep", keep_, "Keep the newest N images (digests, not tags) per repository")
         ->default_val(cleanup::kDefaultKeepCount)
@@ -124,23 +124,23 @@ class CleanVerb final : public CliVerb {
                      "Keep images with a tag matching PATTERN (* and ?; repeatable; default: latest, release-*)");
     cmd_->add_option("--repos", repos_,
                      "Clean repositories whose name matches PATTERN (repeatable), besides the opted-in ones");
-    auto* region = cmd_->add_option("--region", regions_, "Region to clean and scan (repeatable; default: AWS_REGION)");
-    auto* all = cmd_->add_flag("--all-regions", all_regions_, "Every region enabled for the account");
-    all->excludes(region);
+    cmd_->add_flag("--all-regions", all_regions_, "Every region enabled for the account (not with --region)");
     cmd_->add_option("--assume-role", roles_,
                      "Also scan the account of this role for images in use (repeatable; arn:aws:iam::ACCOUNT:role/NAME)");
-    cmd_->add_option("--output", output_, "text (a table on a terminal) or json")
-        ->check(CLI::IsMember({"text", "json"}));
     cmd_->add_flag("--verbose,-v", verbose_, "List every image with its decision and why, not just the summary");
     cmd_->add_flag("--detailed-exitcode", detailed_exitcode_,
                    "Exit 0 when nothing is to be deleted, 3 when images are planned or deleted");
     cmd_->add_option("--max-duration", max_duration_s_,
                      "Stop (between two batches) after this many seconds and say where; the next run continues")
         ->check(CLI::Range(1, clean::kMaxDurationSeconds));
+    // --region is repeatable here: every region to clean and scan.
+    add_common_options(*cmd_, common_, {.table = true, .repeatable_region = true});
     return cmd_;
   }
 
   int run(AwsSession& session, CliContext& io) override {
+    const std::vector<std::string>& regions_ = common_.regions;
+    if (all_regions_ && !regions_.empty()) return usage(io, "--region and --all-regions exclude each other");
     for (const auto& r : regions_) {
       if (!clean::is_region_name(r)) return usage(io, "--region '" + r + "' is not a region name (e.g. us-east-1)");
     }
@@ -197,9 +197,11 @@ class CleanVerb final : public CliVerb {
                         : "nothing was deleted (dry run)\n");
       return kExitFailed;
     }
-    if (output_ == "json") {
+    const OutputFormat format = output(session);
+    if (format == OutputFormat::json) {
       io.out << to_compact_json(cleanup::report_to_json(*report)) << '\n';
-    } else if (options_.table.value_or(::isatty(STDOUT_FILENO) != 0)) {
+    } else if (format == OutputFormat::table ||
+               (!output_chosen(session) && options_.table.value_or(::isatty(STDOUT_FILENO) != 0))) {
       io.out << cleanup::report_to_table(*report, verbose_);
       if (!apply_) io.out << "Dry run: nothing was deleted. Run again with --apply to delete what REMOVE counts.\n";
     } else {
@@ -219,7 +221,7 @@ class CleanVerb final : public CliVerb {
              << "; run again to continue: what was deleted stays deleted and is not planned again\n";
       return kExitFailed;
     }
-    if (detailed_exitcode_ && report->planned_deletions > 0) return kExitChangesPlanned;
+    if (detailed_exitcode_ && report->planned_deletions > 0) return kCliExitFlagged;
     return kExitOk;
   }
 
@@ -236,10 +238,8 @@ class CleanVerb final : public CliVerb {
   int keep_days_ = cleanup::kDefaultKeepDays;
   std::vector<std::string> keep_tags_;
   std::vector<std::string> repos_;
-  std::vector<std::string> regions_;
   bool all_regions_ = false;
   std::vector<std::string> roles_;
-  std::string output_ = "text";
   bool verbose_ = false;
   bool detailed_exitcode_ = false;
   int max_duration_s_ = 0;

@@ -63,7 +63,7 @@ NOT covered: EKS / Kubernetes pods, EventBridge Scheduler and ECS scheduled task
 The scan calls sts:GetCallerIdentity, ecs:ListClusters/ListServices/DescribeServices/ListTasks/
 DescribeTasks/DescribeTaskDefinition, lambda:ListFunctions/ListVersionsByFunction/ListAliases/GetFunction
 and apprunner:ListServices/DescribeService. If any call fails, preview stops with exit 1 naming the
-call; --no-in-use skips the scan (then nothing is flagged). --fail-on-in-use exits 4 when an image the
+call; --no-in-use skips the scan (then nothing is flagged). --fail-on-in-use exits 3 when an image the
 policy would expire is in use, so CI can stop there.
 
 --output json prints one object (docs/schemas/lifecycle-preview.schema.json):

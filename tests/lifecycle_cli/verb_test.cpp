@@ -360,7 +360,7 @@ TEST(LifecycleCliOutput, PreviewTableOnATerminalHasAHeaderAndOneRowPerExpiry) {
 namespace ecrs::lifecycle_cli_test {
 namespace {
 
-// CI asks preview to fail when the policy would expire something in use (exit 4, after the full output), and a
+// CI asks preview to fail when the policy would expire something in use (exit 3, after the full output), and a
 // --repos pattern that matches nothing is said out loud.
 TEST(LifecycleCliExits, FailOnInUseExitsFourOnlyWhenAnExpiringImageIsInUse) {
   localaws::LocalAws aws{localaws::Options{}};

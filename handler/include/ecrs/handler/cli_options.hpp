@@ -23,8 +23,10 @@ namespace ecrs::handler {
 inline constexpr int kCliExitOk = 0;
 inline constexpr int kCliExitFailed = 1;   // an AWS call or the run failed
 inline constexpr int kCliExitUsage = 2;    // bad option, argument, repository name, file or policy
-inline constexpr int kCliExitPartial = 3;  // some repositories were done, some failed
-inline constexpr int kCliExitFlagged = 4;  // a check asked for by flag found something (--fail-on-in-use)
+// A check the user asked for by flag found something: changes to make (clean --detailed-exitcode, as issue #20
+// and terraform's -detailed-exitcode, whose 2 is our usage code) or an image in use (lifecycle --fail-on-in-use).
+inline constexpr int kCliExitFlagged = 3;
+inline constexpr int kCliExitPartial = 4;  // some repositories were done, some failed
 
 // The footer line every verb's --help ends with.
 extern const char* const kExitCodesHelp;
