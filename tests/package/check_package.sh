@@ -5,7 +5,7 @@
 # mtimes and modes, sorted entries, and a SHA256SUMS line that matches.
 #   check_package.sh SOURCE_DIR BINARY BUILT_ZIP
 set -euo pipefail
-src="$1" bin="$2" built="$3"
+src="$1" bin="$(realpath "$2")" built="$(realpath "$3")"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 name="$(basename "$built")"
@@ -20,13 +20,15 @@ echo "ok: byte-identical ($(stat -c %s "$built") bytes, sha256 $(sha256sum "$bui
 
 (cd "$work/a" && sha256sum -c SHA256SUMS) || { echo "FAIL: SHA256SUMS does not match" >&2; exit 1; }
 
-listing="$(unzip -Z -T "$built")"  # mode ... yyyymmdd.hhmmss name
-entries="$(echo "$listing" | awk 'NF >= 9 {print $NF}')"
+# One line per entry: mode, version, os, size, type, method, yyyymmdd.hhmmss, name.
+listing="$(unzip -Z -T "$built" | awk '$1 ~ /^[-d][-r]/')"
+entries="$(echo "$listing" | awk '{print $NF}')"
 [ "$entries" = "$(echo "$entries" | LC_ALL=C sort)" ] || { echo "FAIL: entries not sorted" >&2; exit 1; }
-[ "$(echo "$listing" | awk 'NF >= 9 {print $(NF-1)}' | sort -u | wc -l)" = 1 ] || {
+[ "$(echo "$listing" | awk '{print $(NF-1)}' | sort -u | wc -l)" = 1 ] || {
   echo "FAIL: entries carry different mtimes" >&2; echo "$listing" >&2; exit 1; }
-echo "$listing" | awk 'NF >= 9 && $NF == "bootstrap" && $1 != "-rwxr-xr-x" {exit 1}' ||
+echo "$listing" | awk '$NF == "bootstrap" && $1 != "-rwxr-xr-x" {bad = 1} END {exit bad}' ||
   { echo "FAIL: bootstrap is not mode 755" >&2; exit 1; }
+echo "$entries" | grep -qx bootstrap || { echo "FAIL: no bootstrap entry" >&2; exit 1; }
 for banned in libgnutls libkrb5 libk5crypto libsasl2 libunistring libgmp libnettle libhogweed libp11-kit; do
   if echo "$entries" | grep -q "^lib/$banned"; then echo "FAIL: $banned is bundled" >&2; exit 1; fi
 done
