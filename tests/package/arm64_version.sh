@@ -3,7 +3,7 @@
 # and prints exactly the expected version line.
 #   arm64_version.sh SOURCE_DIR function-arm64.zip EXPECTED_LINE
 set -euo pipefail
-src="$1" zip="$2" expected="$3"
+src="$1" zip="$(realpath "$2")" expected="$3"
 task="$(mktemp -d)"
 trap 'rm -rf "$task"' EXIT
 (cd "$task" && unzip -q "$zip")
