@@ -1,14 +1,15 @@
 #include "ecrs/handler/app.hpp"
 
 #include <algorithm>
+#include <optional>
 
-#include "ecrs/aws/curl_transport.hpp"
 #include "ecrs/aws/endpoints.hpp"
 #include "ecrs/ecr/ecr_client.hpp"
 #include "ecrs/handler/aws_backend.hpp"
 #include "ecrs/handler/custom_resource.hpp"
 #include "ecrs/handler/modes.hpp"
 #include "ecrs/handler/runtime_client.hpp"
+#include "ecrs/handler/runtime_http_transport.hpp"
 #include "ecrs/handler/runtime_loop.hpp"
 
 #ifndef ECRS_VERSION
@@ -28,16 +29,32 @@ Json::Value one(const char* k, Json::Value v) {
 }
 }  // namespace
 
+namespace {
+std::optional<LogLevel> parse_level(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  // Lambda's ApplicationLogLevel adds TRACE (finer than DEBUG) and FATAL (coarser than ERROR); our logger has
+  // neither, so each maps to its nearest level.
+  if (s == "debug" || s == "trace") return LogLevel::debug;
+  if (s == "info") return LogLevel::info;
+  if (s == "warn" || s == "warning") return LogLevel::warn;
+  if (s == "error" || s == "fatal") return LogLevel::error;
+  return std::nullopt;
+}
+}  // namespace
+
 LogLevel log_level_from_env(const Environment& env, LogLevel fallback) {
   auto v = env.get("ECRS_LOG_LEVEL");
   if (!v) return fallback;
-  std::string s = *v;
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (s == "debug") return LogLevel::debug;
-  if (s == "info") return LogLevel::info;
-  if (s == "warn" || s == "warning") return LogLevel::warn;
-  if (s == "error") return LogLevel::error;
-  return fallback;
+  return parse_level(*v).value_or(fallback);
+}
+
+LogLevel lambda_log_level(const Environment& env) {
+  // Lambda sets AWS_LAMBDA_LOG_LEVEL from the function's LoggingConfig.ApplicationLogLevel (advanced logging
+  // controls, JSON log format) and drops lines below it anyway; it wins, so the console's setting takes effect.
+  if (auto v = env.get("AWS_LAMBDA_LOG_LEVEL")) {
+    if (auto level = parse_level(*v)) return *level;
+  }
+  return log_level_from_env(env, LogLevel::info);
 }
 
 std::string version_string() { return std::string("ecr-sweeper ") + ECRS_VERSION + " (" + ECRS_GIT_REVISION + ")"; }
@@ -55,9 +72,10 @@ int run_lambda(const Environment& env, LogSink& sink, const std::atomic<bool>* s
   SystemClock clock;
   RealSleeper sleeper;
   SystemRandom random;
-  Logger logger(sink, clock, log_level_from_env(env, LogLevel::info));
+  Logger logger(sink, clock, lambda_log_level(env));
   const std::string runtime_api = env.get("AWS_LAMBDA_RUNTIME_API").value_or("");
-  aws::CurlTransport runtime_transport(env);
+  // Plain HTTP on the sandbox's loopback: the Runtime API never needs libcurl or TLS (cold start).
+  RuntimeHttpTransport runtime_transport;
   RuntimeClient client(runtime_transport, runtime_api);
 
   auto init_failed = [&](const Error& e) {

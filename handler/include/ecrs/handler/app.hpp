@@ -18,6 +18,9 @@ inline constexpr int kExitUsage = 2;
 
 // ECRS_LOG_LEVEL: debug|info|warn|error (default `fallback`); anything else falls back too.
 LogLevel log_level_from_env(const Environment& env, LogLevel fallback);
+// The Lambda runtime's level: AWS_LAMBDA_LOG_LEVEL (ApplicationLogLevel: TRACE..FATAL), else ECRS_LOG_LEVEL,
+// else info.
+LogLevel lambda_log_level(const Environment& env);
 
 // "ecr-sweeper <version> (<git revision>)".
 std::string version_string();

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Reproducible and lean: packages BINARY twice into separate directories, with the binary's mtime changed in
+# between, and requires byte-identical zips equal to the build's own ZIP (same commit, same SOURCE_DATE_EPOCH);
+# then checks what the bundle holds: no GnuTLS/Kerberos/LDAP/RTMP/SSH library, stand-ins in their place, fixed
+# mtimes and modes, sorted entries, and a SHA256SUMS line that matches.
+#   check_package.sh SOURCE_DIR BINARY BUILT_ZIP
+set -euo pipefail
+src="$1" bin="$(realpath "$2")" built="$(realpath "$3")"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+name="$(basename "$built")"
+mkdir "$work/a" "$work/b"
+cp -p "$bin" "$work/ecr-sweeper"
+"$src/scripts/package" "$work/ecr-sweeper" "$work/a/$name" >/dev/null
+touch -d '2001-02-03 04:05:06' "$work/ecr-sweeper"
+"$src/scripts/package" "$work/ecr-sweeper" "$work/b/$name" >/dev/null
+cmp "$work/a/$name" "$work/b/$name" || { echo "FAIL: two packagings of one binary differ" >&2; exit 1; }
+cmp "$work/a/$name" "$built" || { echo "FAIL: the build's $name differs from a fresh packaging" >&2; exit 1; }
+echo "ok: byte-identical ($(stat -c %s "$built") bytes, sha256 $(sha256sum "$built" | cut -c1-16)...)"
+
+(cd "$work/a" && sha256sum -c SHA256SUMS) || { echo "FAIL: SHA256SUMS does not match" >&2; exit 1; }
+
+# One line per entry: mode, version, os, size, type, method, yyyymmdd.hhmmss, name.
+listing="$(unzip -Z -T "$built" | awk '$1 ~ /^[-d][-r]/')"
+entries="$(echo "$listing" | awk '{print $NF}')"
+[ "$entries" = "$(echo "$entries" | LC_ALL=C sort)" ] || { echo "FAIL: entries not sorted" >&2; exit 1; }
+[ "$(echo "$listing" | awk '{print $(NF-1)}' | sort -u | wc -l)" = 1 ] || {
+  echo "FAIL: entries carry different mtimes" >&2; echo "$listing" >&2; exit 1; }
+echo "$listing" | awk '$NF == "bootstrap" && $1 != "-rwxr-xr-x" {bad = 1} END {exit bad}' ||
+  { echo "FAIL: bootstrap is not mode 755" >&2; exit 1; }
+echo "$entries" | grep -qx bootstrap || { echo "FAIL: no bootstrap entry" >&2; exit 1; }
+for banned in libgnutls libkrb5 libk5crypto libsasl2 libunistring libgmp libnettle libhogweed libp11-kit; do
+  if echo "$entries" | grep -q "^lib/$banned"; then echo "FAIL: $banned is bundled" >&2; exit 1; fi
+done
+mkdir "$work/u"
+(cd "$work/u" && unzip -q "$built")
+for stand_in in libldap librtmp libssh2 libgssapi_krb5; do
+  f="$(ls "$work/u/lib/$stand_in"* 2>/dev/null | head -1)"
+  [ -n "$f" ] || { echo "FAIL: no stand-in for $stand_in (libcurl needs one to load)" >&2; exit 1; }
+  grep -q "this package leaves that library out" "$f" || { echo "FAIL: $f is the real library, not a stand-in" >&2; exit 1; }
+done
+echo "ok: $(echo "$entries" | grep -c '^lib/') libraries, $(du -sb "$work/u" | cut -f1) bytes unpacked, no GnuTLS/Kerberos/LDAP/SSH"
