@@ -101,21 +101,28 @@ const std::string kSessionToken =
 const std::string kWrongSecret = "wrongSecretKeyEXAMPLE0123456789abcdefghij";
 const std::string kAccessKeyId = "ASIASAFETYEXAMPLE001";
 
-Json::Value custom_resource_event(localaws::LocalAws& aws, const std::string& request_type, const std::string& key) {
+// A CloudFormation custom-resource event whose ResponseURL the local S3 receiver accepts under `key`.
+Json::Value cfn_event(localaws::LocalAws& aws, const std::string& request_type, const std::string& key,
+                      const std::string& resource_type, const std::string& logical_id, const std::string& physical_id,
+                      Json::Value props) {
   Json::Value e(Json::objectValue);
   e["RequestType"] = request_type;
   e["ServiceToken"] = kServiceToken;
   e["ResponseURL"] = aws.s3().make_response_url(key);
   e["StackId"] = kStackId;
   e["RequestId"] = key;
-  e["LogicalResourceId"] = "Empty";
-  e["ResourceType"] = "Custom::EmptyEcrRepository";
-  e["PhysicalResourceId"] = "web-empty";
-  Json::Value props(Json::objectValue);
+  e["LogicalResourceId"] = logical_id;
+  e["ResourceType"] = resource_type;
+  if (!physical_id.empty()) e["PhysicalResourceId"] = physical_id;
   props["ServiceToken"] = kServiceToken;
-  props["RepositoryName"] = "web";
   e["ResourceProperties"] = props;
   return e;
+}
+
+Json::Value custom_resource_event(localaws::LocalAws& aws, const std::string& request_type, const std::string& key) {
+  Json::Value props(Json::objectValue);
+  props["RepositoryName"] = "web";
+  return cfn_event(aws, request_type, key, "Custom::EmptyEcrRepository", "Empty", "web-empty", props);
 }
 
 TEST(SafetySecrets, AnAwsErrorQuotingTheSessionTokenReachesNeitherTheReasonNorTheErrorPayload) {
@@ -179,21 +186,10 @@ const std::string kTheirPolicy =
 
 Json::Value lifecycle_event(localaws::LocalAws& aws, const std::string& request_type, const std::string& key,
                             const std::string& physical_id) {
-  Json::Value e(Json::objectValue);
-  e["RequestType"] = request_type;
-  e["ServiceToken"] = kServiceToken;
-  e["ResponseURL"] = aws.s3().make_response_url(key);
-  e["StackId"] = kStackId;
-  e["RequestId"] = key;
-  e["LogicalResourceId"] = "Govern";
-  e["ResourceType"] = "Custom::EcrLifecyclePolicy";
-  if (!physical_id.empty()) e["PhysicalResourceId"] = physical_id;
   Json::Value props(Json::objectValue);
-  props["ServiceToken"] = kServiceToken;
   props["Policy"] = kOurPolicy;
   props["RepositoryPattern"] = "svc-*";
-  e["ResourceProperties"] = props;
-  return e;
+  return cfn_event(aws, request_type, key, "Custom::EcrLifecyclePolicy", "Govern", physical_id, props);
 }
 
 Json::Value invoke_and_read_put(localaws::LocalAws& aws, const Json::Value& event, const std::string& key,
