@@ -2,8 +2,10 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "ecrs/aws/retry.hpp"
@@ -25,12 +27,19 @@ void global_init_once() {
 
 struct Sink {
   HttpResponse* response;
+  std::size_t max_body = kMaxResponseBytes;
+  bool too_large = false;
 };
 
 size_t on_body(char* data, size_t size, size_t nmemb, void* user) {
   auto* sink = static_cast<Sink*>(user);
-  sink->response->body.append(data, size * nmemb);
-  return size * nmemb;
+  const std::size_t n = size * nmemb;
+  if (n > sink->max_body - std::min(sink->max_body, sink->response->body.size())) {
+    sink->too_large = true;
+    return 0;  // anything but n makes libcurl abort the transfer (CURLE_WRITE_ERROR)
+  }
+  sink->response->body.append(data, n);
+  return n;
 }
 
 size_t on_header(char* data, size_t size, size_t nmemb, void* user) {
@@ -156,7 +165,7 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request, const Reque
   OptSetter set{h};
   char errbuf[CURL_ERROR_SIZE] = {0};
   HttpResponse response;
-  Sink sink{&response};
+  Sink sink{&response, options.max_response_bytes};
 
   set(CURLOPT_URL, request.url.c_str());
   set(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -164,6 +173,8 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request, const Reque
   set(CURLOPT_NOSIGNAL, 1L);  // no SIGALRM across threads
   set(CURLOPT_ERRORBUFFER, errbuf);
   set(CURLOPT_WRITEFUNCTION, &on_body);
+  // A Content-Length over the cap fails before the body is read; a chunked body is cut off in on_body.
+  set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_response_bytes));
   set(CURLOPT_WRITEDATA, &sink);
   set(CURLOPT_HEADERFUNCTION, &on_header);
   set(CURLOPT_HEADERDATA, &sink);
@@ -215,6 +226,10 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request, const Reque
   if (set.first_error != CURLE_OK) return fail("TransportError", curl_easy_strerror(set.first_error));
 
   CURLcode rc = curl_easy_perform(h);
+  if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+    return fail("ResponseTooLarge",
+                "the response body exceeds " + std::to_string(options.max_response_bytes) + " bytes; not read further");
+  }
   if (rc != CURLE_OK) {
     std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
     // A failed handle may hold a half-broken connection; drop it instead of pooling it.

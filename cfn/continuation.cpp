@@ -1,5 +1,6 @@
 #include "ecrs/cfn/continuation.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "ecrs/common/json.hpp"
@@ -20,11 +21,11 @@ Result<std::optional<Continuation>> read_continuation(const Json::Value& event) 
   const Json::Value& v = event[kContinuationField];
   if (!v.isObject()) return invalid("must be an object");
   auto invocation = get_int(v, "invocation");
-  if (!invocation || *invocation < 1 || *invocation > std::numeric_limits<int>::max()) {
-    return invalid("needs an integer invocation >= 1");
+  if (!invocation || *invocation < 1 || *invocation > kMaxContinuationInvocations) {
+    return invalid("needs a whole-number invocation from 1 to " + std::to_string(kMaxContinuationInvocations));
   }
   auto deleted = get_int(v, "deleted_so_far");
-  if (!deleted || *deleted < 0) return invalid("needs an integer deleted_so_far >= 0");
+  if (!deleted || *deleted < 0) return invalid("needs a whole-number deleted_so_far >= 0");
   Continuation c;
   c.invocation = static_cast<int>(*invocation);
   c.deleted_so_far = *deleted;
@@ -46,8 +47,10 @@ Continuation next_continuation(const std::optional<Continuation>& current, std::
                                const std::string& started_at) {
   Continuation next;
   if (current) {
-    next.invocation = current->invocation + 1;
-    next.deleted_so_far = current->deleted_so_far + deleted_now;
+    next.invocation = current->invocation < std::numeric_limits<int>::max() ? current->invocation + 1
+                                                                            : current->invocation;
+    const std::int64_t room = std::numeric_limits<std::int64_t>::max() - current->deleted_so_far;
+    next.deleted_so_far = current->deleted_so_far + std::min(std::max<std::int64_t>(deleted_now, 0), room);
     next.started_at = current->started_at.empty() ? started_at : current->started_at;
   } else {
     next.invocation = 1;
@@ -59,7 +62,7 @@ Continuation next_continuation(const std::optional<Continuation>& current, std::
 
 std::optional<std::string> continuation_limit_reason(const Continuation& next, int max_invocations) {
   // `next.invocation` counts re-invocations; with the original one there would be invocation + 1 in all.
-  if (next.invocation + 1 <= max_invocations) return std::nullopt;
+  if (next.invocation < max_invocations) return std::nullopt;  // i.e. invocation + 1 <= max, without overflow
   std::string reason = "Repository not emptied within " + std::to_string(max_invocations) +
                        " Lambda invocations; " + std::to_string(next.deleted_so_far) + " images deleted so far";
   if (!next.started_at.empty()) reason += " since " + next.started_at;

@@ -11,6 +11,11 @@ InUseIndex::InUseIndex(const std::vector<InUseRef>& refs) {
 }
 
 void InUseIndex::add(InUseRef ref) {
+  if (ref.ref.unresolved) {
+    unresolved_.push_back(std::move(ref));
+    ++count_;
+    return;
+  }
   RepositoryKey key{ref.ref.registry_id, ref.ref.region, ref.ref.repository};
   by_repo_[key].push_back(std::move(ref));
   ++count_;
@@ -20,6 +25,19 @@ const std::vector<InUseRef>& InUseIndex::for_repository(const RepositoryKey& key
   static const std::vector<InUseRef> kNone;
   auto it = by_repo_.find(key);
   return it == by_repo_.end() ? kNone : it->second;
+}
+
+std::vector<const InUseRef*> InUseIndex::unresolved_for(const RepositoryKey& key) const {
+  std::vector<const InUseRef*> out;
+  for (const auto& r : unresolved_) {
+    if (may_name(r.ref, key)) out.push_back(&r);
+  }
+  return out;
+}
+
+std::string unresolved_keep_reason(const InUseRef& use) {
+  const std::string scope = use.ref.repository.empty() ? "every repository it may name kept" : "whole repository kept";
+  return "in use by " + use.user + " (unrecognised ECR reference " + use.ref.text + ": " + scope + ")";
 }
 
 namespace {
@@ -85,6 +103,11 @@ RepositoryPlan plan_repository(const RepositoryListing& listing, const Rules& ru
     auto it = work.find(digest);
     if (it == work.end()) continue;
     it->second.keep_reasons.push_back("in use by " + use.user + " (" + how + ")");
+  }
+  // A reference we could not read might name any image here: it keeps them all rather than being dropped.
+  for (const InUseRef* use : in_use.unresolved_for(listing.key)) {
+    const std::string why = unresolved_keep_reason(*use);
+    for (auto& [digest, w] : work) w.keep_reasons.push_back(why);
   }
 
   // Rules over top-level images (plain and indexes): "newest" counts digests.

@@ -54,8 +54,9 @@ std::optional<std::string> get_string(const Json::Value& obj, const char* key) {
 std::optional<std::int64_t> get_int(const Json::Value& obj, const char* key) {
   if (!obj.isObject()) return std::nullopt;
   const Json::Value& v = obj[key];
+  // jsoncpp's isInt64 holds for integers in range and for whole doubles in range (2.0, 1e3); a fraction, a
+  // double past int64 (1e300: casting it is undefined behaviour) or a uint64 above INT64_MAX is no integer.
   if (v.isInt64()) return v.asInt64();
-  if (v.isDouble()) return static_cast<std::int64_t>(v.asDouble());
   return std::nullopt;
 }
 

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "ecrs/common/redaction.hpp"
+
 namespace ecrs {
 
 void StdoutSink::write(std::string_view line) {
@@ -61,7 +63,7 @@ void Logger::log(LogLevel level, std::string_view msg, const Json::Value& fields
   if (fields.isObject()) {
     for (const auto& name : fields.getMemberNames()) line[name] = fields[name];
   }
-  std::string text = to_compact_json(line);
+  std::string text = redact_secrets(to_compact_json(line));
   {
     std::lock_guard lock(*redactions_mu_);
     for (const auto& r : *redactions_) replace_all(text, r, "***");
@@ -80,6 +82,7 @@ Logger Logger::with(const Json::Value& fields) const {
 void Logger::add_redaction(std::string value) {
   // Very short values would blank ordinary words; real keys and tokens are 16+ characters.
   if (value.size() < 8) return;
+  register_secret(value);
   std::lock_guard lock(*redactions_mu_);
   for (const auto& r : *redactions_) {
     if (r == value) return;

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "ecrs/common/json.hpp"
+#include "ecrs/common/redaction.hpp"
 
 namespace ecrs::handler {
 
@@ -14,6 +15,7 @@ aws::RequestOptions local_options(std::chrono::milliseconds total) {
   o.connect_timeout = kRuntimeConnectTimeout;
   o.total_timeout = total;
   o.no_proxy = true;
+  o.max_response_bytes = kMaxRuntimeResponseBytes;
   o.allow_http = true;  // the Runtime API is plain HTTP by definition (runtimes-api: http://${AWS_LAMBDA_RUNTIME_API})
   return o;
 }
@@ -25,6 +27,13 @@ std::optional<std::chrono::system_clock::time_point> parse_deadline_ms(const std
   return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
 }
 }  // namespace
+
+bool runtime_api_is_local(const Environment& env) {
+  auto api = env.get("AWS_LAMBDA_RUNTIME_API");
+  if (!api || api->empty()) return false;
+  auto url = aws::parse_url("http://" + *api + "/");
+  return url && aws::is_loopback_host(url->host);
+}
 
 std::string runtime_error_body(const std::string& error_type, const std::string& message) {
   Json::Value v(Json::objectValue);
@@ -65,7 +74,9 @@ Result<Invocation> RuntimeClient::next() {
 
 Result<void> RuntimeClient::post(const std::string& path, const std::string& body, const aws::HeaderList& headers,
                                  const std::string& what) {
-  aws::HttpRequest req{"POST", base_ + path, headers, body};
+  // What leaves for the Runtime API reaches Step Functions, CloudWatch and the invoker: no credential in it,
+  // whatever AWS error text the body quotes.
+  aws::HttpRequest req{"POST", base_ + path, headers, redact_secrets(body)};
   auto resp = transport_->send(req, local_options(kRuntimePostTimeout));
   if (!resp) {
     Error e = resp.error();

@@ -60,8 +60,14 @@ std::optional<AuthFailure> verify_sigv4(const HttpRequest& req, const VerifierOp
   signed_request.headers = req.headers;
   signed_request.body = req.body;
   auto expected = sigv4::compute_for_verification(signed_request, *auth, options.secret_access_key, *request_time);
-  if (!expected || expected->signature != auth->signature) {
-    return AuthFailure{"InvalidSignatureException", kSignatureMismatch};
+  if (!expected) return AuthFailure{"InvalidSignatureException", kSignatureMismatch};
+  if (expected->signature != auth->signature) {
+    // AWS's JSON front ends quote what they computed, the signed x-amz-security-token value included: a client
+    // that copies this message anywhere must scrub it (issue #21).
+    return AuthFailure{"InvalidSignatureException",
+                       std::string(kSignatureMismatch) + "\n\nThe Canonical String for this request should have been\n'" +
+                           expected->canonical_request + "'\n\nThe String-to-Sign should have been\n'" +
+                           expected->string_to_sign + "'\n"};
   }
   return std::nullopt;
 }

@@ -13,6 +13,10 @@ LifecycleInUse index_in_use(const std::vector<cleanup::InUseRef>& refs, std::str
   out.registry_id = std::move(registry_id);
   out.region = std::move(region);
   for (const auto& use : refs) {
+    if (use.ref.unresolved) {
+      if (cleanup::may_name(use.ref, {out.registry_id, out.region, use.ref.repository})) out.unresolved.push_back(use);
+      continue;
+    }
     if (use.ref.registry_id != out.registry_id || use.ref.region != out.region) continue;
     out.by_repository[use.ref.repository].push_back(use);
   }
@@ -28,6 +32,10 @@ std::set<std::string> digests_in_use(const std::vector<cleanup::InUseRef>& refs,
     for (const auto& tag : image.image_tags) digest_of_tag[tag] = image.image_digest;
   }
   for (const auto& use : refs) {
+    if (use.ref.unresolved) {  // a reference we could not read may name any image here
+      for (const auto& image : images) out.insert(image.image_digest);
+      continue;
+    }
     // A digest is what runs (ImageRef: the digest wins over a tag); a tag that names nothing here now uses
     // nothing the policy could expire.
     if (!use.ref.digest.empty()) {
@@ -69,9 +77,12 @@ Result<LifecycleInUse> scan_lifecycle_in_use(AwsSession& session) {
 InUseLookup make_in_use_lookup(std::shared_ptr<const LifecycleInUse> in_use) {
   return [in_use = std::move(in_use)](const std::string& repository,
                                       const std::vector<lifecycle::Image>& images) -> Result<std::set<std::string>> {
-    auto it = in_use->by_repository.find(repository);
-    if (it == in_use->by_repository.end()) return std::set<std::string>{};
-    return digests_in_use(it->second, images);
+    std::vector<cleanup::InUseRef> refs;
+    if (auto it = in_use->by_repository.find(repository); it != in_use->by_repository.end()) refs = it->second;
+    for (const auto& use : in_use->unresolved) {
+      if (cleanup::may_name(use.ref, {in_use->registry_id, in_use->region, repository})) refs.push_back(use);
+    }
+    return digests_in_use(refs, images);
   };
 }
 

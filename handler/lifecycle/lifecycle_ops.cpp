@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -15,20 +16,49 @@
 
 namespace ecrs::handler {
 
-void run_bounded(std::size_t count, int workers, const std::function<void(std::size_t)>& fn) {
+void run_bounded(std::size_t count, int workers, const std::function<void(std::size_t)>& fn,
+                 const std::function<void(std::size_t, const Error&)>& on_error) {
+  // Without on_error the first exception is carried to the calling thread and rethrown there after every worker
+  // has finished, where the caller's own last-resort handler answers; an exception must never end a worker
+  // thread (std::terminate, and CloudFormation never hears back).
+  std::exception_ptr first;
+  std::mutex first_mu;
+  auto guarded = [&](std::size_t i) {
+    auto fail = [&](const std::string& what) {
+      if (on_error) {
+        on_error(i, make_error("InternalError", "worker threw: " + what, "item " + std::to_string(i)));
+        return;
+      }
+      std::lock_guard lock(first_mu);
+      if (!first) first = std::current_exception();
+    };
+    try {
+      fn(i);
+    } catch (const std::exception& e) {
+      fail(e.what());
+    } catch (...) {
+      fail("a non-standard exception");
+    }
+  };
   const std::size_t n = std::min<std::size_t>(count, static_cast<std::size_t>(std::clamp(workers, 1, kMaxLifecycleConcurrency)));
   if (n <= 1) {
-    for (std::size_t i = 0; i < count; ++i) fn(i);
-    return;
-  }
-  std::atomic<std::size_t> next{0};
-  std::vector<std::jthread> threads;
-  threads.reserve(n);
-  for (std::size_t t = 0; t < n; ++t) {
-    threads.emplace_back([&] {
-      for (std::size_t i = next++; i < count; i = next++) fn(i);
-    });
-  }
+    for (std::size_t i = 0; i < count; ++i) guarded(i);
+  } else {
+    std::atomic<std::size_t> next{0};
+    std::vector<std::jthread> threads;
+    threads.reserve(n);
+    for (std::size_t t = 0; t < n; ++t) {
+      threads.emplace_back([&] {
+        for (std::size_t i = next++; i < count; i = next++) guarded(i);
+      });
+    }
+  }  // the jthreads join here
+  if (first) std::rethrow_exception(first);
+}
+
+Error deadline_error(const std::string& operation, const std::string& repository) {
+  return make_error("DeadlineExceeded", "not attempted: too close to the invocation's deadline",
+                    operation + " repository=" + repository);
 }
 
 bool matches_repository_pattern(std::string_view pattern, std::string_view name) {
@@ -272,12 +302,17 @@ std::string_view to_string(PolicyChange c) {
 
 std::vector<ApplyItem> plan_apply(ecr::LifecycleClient& client, const std::string& policy_text,
                                   const std::vector<std::string>& repositories,
-                                  const std::optional<std::string>& registry_id, int concurrency) {
+                                  const std::optional<std::string>& registry_id, int concurrency,
+                                  const OutOfTime& out_of_time) {
   const auto wanted = normalize_policy_text(policy_text);
   std::vector<ApplyItem> items(repositories.size());
+  for (std::size_t i = 0; i < items.size(); ++i) items[i].repository_name = repositories[i];
   run_bounded(repositories.size(), concurrency, [&](std::size_t i) {
     ApplyItem& item = items[i];
-    item.repository_name = repositories[i];
+    if (out_of_time && out_of_time()) {
+      item.error = deadline_error("GetLifecyclePolicy", item.repository_name);
+      return;
+    }
     auto current = client.get_lifecycle_policy({item.repository_name, registry_id});
     if (!current) {
       if (ecr::is_lifecycle_policy_not_found(current.error())) {
@@ -290,38 +325,78 @@ std::vector<ApplyItem> plan_apply(ecr::LifecycleClient& client, const std::strin
     item.current_text = current->lifecycle_policy_text;
     item.change = (wanted && normalize_policy_text(current->lifecycle_policy_text) == wanted) ? PolicyChange::unchanged
                                                                                             : PolicyChange::update;
-  });
+  }, [&](std::size_t i, const Error& e) { items[i].error = e; });
   return items;
 }
 
 void execute_apply(ecr::LifecycleClient& client, const std::string& policy_text, std::vector<ApplyItem>& items,
-                   const std::optional<std::string>& registry_id, int concurrency) {
+                   const std::optional<std::string>& registry_id, int concurrency, const OutOfTime& out_of_time) {
   run_bounded(items.size(), concurrency, [&](std::size_t i) {
     ApplyItem& item = items[i];
     if (item.error || item.change == PolicyChange::unchanged) return;
+    if (out_of_time && out_of_time()) {
+      item.error = deadline_error("PutLifecyclePolicy", item.repository_name);
+      return;
+    }
     auto put = client.put_lifecycle_policy({item.repository_name, registry_id, policy_text});
     if (!put) {
       item.error = put.error();
       return;
     }
     item.applied = true;
-  });
+  }, [&](std::size_t i, const Error& e) { items[i].error = e; });
 }
 
-std::vector<std::pair<std::string, Error>> remove_policies(ecr::LifecycleClient& client,
-                                                           const std::vector<std::string>& repositories,
-                                                           const std::optional<std::string>& registry_id,
-                                                           int concurrency) {
-  std::vector<std::optional<Error>> errors(repositories.size());
+PolicyRemoval remove_our_policies(ecr::LifecycleClient& client, const std::vector<std::string>& repositories,
+                                  const std::optional<std::string>& registry_id, const std::string& ours,
+                                  int concurrency, const OutOfTime& out_of_time) {
+  enum class Outcome { removed, left_alone, failed };
+  struct Item {
+    Outcome outcome = Outcome::failed;
+    std::string why;
+    std::optional<Error> error;
+  };
+  const auto ours_normalized = normalize_policy_text(ours);
+  std::vector<Item> items(repositories.size());
+  auto gone = [](const Error& e) {
+    return ecr::is_lifecycle_policy_not_found(e) || e.code == ecr::kRepositoryNotFoundException;
+  };
   run_bounded(repositories.size(), concurrency, [&](std::size_t i) {
-    auto r = client.delete_lifecycle_policy({repositories[i], registry_id});
-    if (!r && !ecr::is_lifecycle_policy_not_found(r.error()) && r.error().code != ecr::kRepositoryNotFoundException) {
-      errors[i] = r.error();
+    Item& item = items[i];
+    if (out_of_time && out_of_time()) {
+      item.error = deadline_error("DeleteLifecyclePolicy", repositories[i]);
+      return;
     }
-  });
-  std::vector<std::pair<std::string, Error>> out;
+    auto current = client.get_lifecycle_policy({repositories[i], registry_id});
+    if (!current) {
+      if (gone(current.error())) {
+        item.outcome = Outcome::removed;
+      } else {
+        item.error = current.error();
+      }
+      return;
+    }
+    if (!ours_normalized || normalize_policy_text(current->lifecycle_policy_text) != ours_normalized) {
+      item.outcome = Outcome::left_alone;
+      item.why = "its lifecycle policy is not the one this resource applied";
+      return;
+    }
+    auto r = client.delete_lifecycle_policy({repositories[i], registry_id});
+    if (!r && !gone(r.error())) {
+      item.error = r.error();
+      return;
+    }
+    item.outcome = Outcome::removed;
+  }, [&](std::size_t i, const Error& e) { items[i].error = e; });
+  PolicyRemoval out;
   for (std::size_t i = 0; i < repositories.size(); ++i) {
-    if (errors[i]) out.emplace_back(repositories[i], *errors[i]);
+    if (items[i].error) {
+      out.errors.emplace_back(repositories[i], *items[i].error);
+    } else if (items[i].outcome == Outcome::left_alone) {
+      out.left_alone.emplace_back(repositories[i], items[i].why);
+    } else {
+      out.removed.push_back(repositories[i]);
+    }
   }
   return out;
 }

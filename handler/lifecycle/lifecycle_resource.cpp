@@ -11,6 +11,7 @@
 #include "ecrs/handler/custom_resource.hpp"
 #include "ecrs/handler/lifecycle_mode.hpp"
 #include "ecrs/handler/response_sender.hpp"
+#include "ecrs/handler/runtime_client.hpp"
 #include "ecrs/lifecycle/policy_validator.hpp"
 
 namespace ecrs::handler {
@@ -78,7 +79,7 @@ class LifecycleResourceMode final : public EventMode {
                            {"logical_resource_id", target->logical_resource_id}}));
     cfn::CustomResourceOutcome outcome;
     try {
-      outcome = decide_and_run(event, *target, log);
+      outcome = decide_and_run(event, *target, info, log);
     } catch (const std::exception& e) {
       // Last resort: CloudFormation must hear back whatever happened.
       log.error("unexpected exception", fields({{"error", e.what()}}));
@@ -88,7 +89,24 @@ class LifecycleResourceMode final : public EventMode {
   }
 
  private:
-  cfn::CustomResourceOutcome decide_and_run(const Json::Value& event, const cfn::ResponseTarget& target, Logger& log) {
+  // No new per-repository call starts once the time left could not also carry the response PUT (every attempt
+  // and backoff the policy allows) and the Runtime reply: the resource then answers FAILED, naming what it did
+  // not reach, before Lambda's deadline.
+  OutOfTime out_of_time(const InvocationInfo& info) const {
+    if (info.deadline.time_since_epoch().count() == 0) return {};
+    const auto stop_at = info.deadline - kRuntimeReplyMargin - worst_case_duration(PutPolicy{});
+    const Clock* clock = &session_->clock();
+    return [clock, stop_at] { return clock->now() >= stop_at; };
+  }
+
+  static Json::Value names_of(const std::vector<std::pair<std::string, std::string>>& items) {
+    Json::Value v(Json::arrayValue);
+    for (const auto& [name, why] : items) v.append(name);
+    return v;
+  }
+
+  cfn::CustomResourceOutcome decide_and_run(const Json::Value& event, const cfn::ResponseTarget& target,
+                                            const InvocationInfo& info, Logger& log) {
     auto request = cfn::parse_request(event);
     if (!request) return cfn::CustomResourceOutcome::failure(request.error().message);
     const std::string id = kLifecyclePhysicalIdPrefix + request->logical_resource_id;
@@ -109,22 +127,28 @@ class LifecycleResourceMode final : public EventMode {
     ecr::EcrClient ecr(**client);
     ecr::LifecycleClient lc(**client);
     const int concurrency = kDefaultLifecycleConcurrency;
+    const OutOfTime late = out_of_time(info);
 
     auto repositories = select_repositories(ecr, props->selector, concurrency);
     if (!repositories) return cfn::CustomResourceOutcome::failure(repositories.error().describe());
 
     if (is_delete) {
-      auto errors = remove_policies(lc, *repositories, props->selector.registry_id, concurrency);
-      if (!errors.empty()) return failure_from(errors, "could not remove the policy from");
-      log.info("lifecycle policy removed", fields({{"repositories", static_cast<Json::UInt64>(repositories->size())}}));
-      return cfn::CustomResourceOutcome::success(request->physical_resource_id);
+      // Only where our policy still is: a repository matching the pattern now may carry another stack's.
+      auto removal = remove_our_policies(lc, *repositories, props->selector.registry_id, props->policy_text,
+                                         concurrency, late);
+      if (!removal.errors.empty()) return failure_from(removal.errors, "could not remove the policy from");
+      log.info("lifecycle policy removed", fields({{"repositories", static_cast<Json::UInt64>(removal.removed.size())},
+                                                   {"left_alone", names_of(removal.left_alone)}}));
+      auto outcome = cfn::CustomResourceOutcome::success(request->physical_resource_id);
+      outcome.data = removal_data(removal);
+      return outcome;
     }
 
     const auto report = lifecycle::validate_policy(props->policy_text);
     if (!report.valid()) return cfn::CustomResourceOutcome::failure("invalid lifecycle policy:\n" + report.describe());
 
-    auto items = plan_apply(lc, props->policy_text, *repositories, props->selector.registry_id, concurrency);
-    execute_apply(lc, props->policy_text, items, props->selector.registry_id, concurrency);
+    auto items = plan_apply(lc, props->policy_text, *repositories, props->selector.registry_id, concurrency, late);
+    execute_apply(lc, props->policy_text, items, props->selector.registry_id, concurrency, late);
     std::vector<std::pair<std::string, Error>> errors;
     std::size_t applied = 0;
     for (const auto& item : items) {
@@ -133,6 +157,7 @@ class LifecycleResourceMode final : public EventMode {
     }
     if (!errors.empty()) return failure_from(errors, "could not put the policy on");
 
+    PolicyRemoval dropped_removal;
     if (request->request_type == cfn::RequestType::Update && request->old_resource_properties.isObject()) {
       // Repositories the stack governed before and no longer does get their policy removed; ones still named
       // keep the policy just put.
@@ -145,17 +170,43 @@ class LifecycleResourceMode final : public EventMode {
           for (const auto& name : *old_repositories) {
             if (!now_named.contains(name)) dropped.push_back(name);
           }
-          auto remove_errors = remove_policies(lc, dropped, old_props->selector.registry_id, concurrency);
-          if (!remove_errors.empty()) return failure_from(remove_errors, "could not remove the old policy from");
+          // The old policy is what this resource put there; anything else there now is someone else's.
+          dropped_removal = remove_our_policies(lc, dropped, old_props->selector.registry_id, old_props->policy_text,
+                                                concurrency, late);
+          if (!dropped_removal.errors.empty()) {
+            return failure_from(dropped_removal.errors, "could not remove the old policy from");
+          }
         }
       }
     }
     log.info("lifecycle policy applied", fields({{"repositories", static_cast<Json::UInt64>(items.size())},
-                                                 {"changed", static_cast<Json::UInt64>(applied)}}));
+                                                 {"changed", static_cast<Json::UInt64>(applied)},
+                                                 {"left_alone", names_of(dropped_removal.left_alone)}}));
     auto outcome = cfn::CustomResourceOutcome::success(id);
-    outcome.data = Json::Value(Json::objectValue);
+    outcome.data = removal_data(dropped_removal);
     outcome.data["RepositoryCount"] = static_cast<Json::UInt64>(items.size());
     return outcome;
+  }
+
+  // Response Data (strings, as Fn::GetAtt reads them): what was removed and what was left alone, and why.
+  static Json::Value removal_data(const PolicyRemoval& removal) {
+    Json::Value data(Json::objectValue);
+    // CloudFormation takes at most 4096 bytes of response: the list is cut short with a count of the rest.
+    constexpr std::size_t kMaxListedChars = 1024;
+    std::string left;
+    std::size_t listed = 0;
+    for (const auto& [name, why] : removal.left_alone) {
+      if (left.size() + name.size() + 1 > kMaxListedChars) break;
+      left += (left.empty() ? "" : ",") + name;
+      ++listed;
+    }
+    if (listed < removal.left_alone.size()) {
+      left += ",... (" + std::to_string(removal.left_alone.size() - listed) + " more)";
+    }
+    data["PoliciesRemoved"] = std::to_string(removal.removed.size());
+    data["PoliciesLeftAlone"] = left;
+    if (!left.empty()) data["LeftAloneReason"] = removal.left_alone.front().second;
+    return data;
   }
 
   static cfn::CustomResourceOutcome failure_from(const std::vector<std::pair<std::string, Error>>& errors,
@@ -170,6 +221,7 @@ class LifecycleResourceMode final : public EventMode {
                              const InvocationInfo& info, Logger& log) {
     const std::string body = cfn::build_response(outcome, target);
     PutPolicy policy;
+    policy.loopback_http_allowed = runtime_api_is_local(session_->env());
     if (info.deadline.time_since_epoch().count() != 0) policy.give_up_at = info.deadline - kRuntimeReplyMargin;
     auto put = put_response(session_->transport(), target.response_url, body, policy, session_->clock(),
                             session_->sleeper(), session_->random(), log);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "ecrs/cfn/continuation.hpp"
 #include "ecrs/cfn/physical_id.hpp"
 #include "event_fixture.hpp"
@@ -146,6 +148,37 @@ TEST(Continuation, MalformedFieldsAreErrors) {
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code, "InvalidContinuation");
   }
+}
+
+TEST(Continuation, NumbersMustBeWholeAndInRange) {
+  // Each of these was accepted before: a fraction truncated, a huge double cast to int64 (undefined behaviour),
+  // a uint64 past INT64_MAX, an invocation up to INT_MAX that the next step incremented past it.
+  for (const char* bad : {R"({"invocation":1.5,"deleted_so_far":0})", R"({"invocation":1,"deleted_so_far":2.5})",
+                          R"({"invocation":1,"deleted_so_far":1e300})", R"({"invocation":1e300,"deleted_so_far":0})",
+                          R"({"invocation":1,"deleted_so_far":18446744073709551615})",
+                          R"({"invocation":-1e300,"deleted_so_far":0})", R"({"invocation":2147483647,"deleted_so_far":0})",
+                          R"({"invocation":3601,"deleted_so_far":0})"}) {
+    auto event = make_event("Delete");
+    event[kContinuationField] = *parse_json(bad);
+    auto r = read_continuation(event);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, "InvalidContinuation") << bad;
+  }
+  for (const char* good : {R"({"invocation":2.0,"deleted_so_far":1e3})", R"({"invocation":3600,"deleted_so_far":0})"}) {
+    auto event = make_event("Delete");
+    event[kContinuationField] = *parse_json(good);
+    auto r = read_continuation(event);
+    ASSERT_TRUE(r && r->has_value()) << good;
+  }
+}
+
+TEST(Continuation, CountsSaturateAndTheLimitHoldsAtTheTop) {
+  const Continuation top{std::numeric_limits<int>::max(), std::numeric_limits<std::int64_t>::max() - 1, "t"};
+  const Continuation next = next_continuation(top, 10, "t");
+  EXPECT_EQ(next.invocation, std::numeric_limits<int>::max());
+  EXPECT_EQ(next.deleted_so_far, std::numeric_limits<std::int64_t>::max());
+  EXPECT_TRUE(continuation_limit_reason(next, std::numeric_limits<int>::max()));
+  EXPECT_TRUE(continuation_limit_reason(Continuation{kMaxContinuationInvocations, 0, ""}, kMaxContinuationInvocations));
 }
 
 TEST(Continuation, BeyondTheMaximumFailsWithTheCountDeletedSoFar) {

@@ -57,6 +57,104 @@ TEST(ImageRef, ParsesTagDigestAndBoth) {
   EXPECT_FALSE(parse_image_ref("public.ecr.aws/nginx/nginx:1"));
 }
 
+struct HostRow {
+  const char* uri;
+  const char* region;
+};
+
+TEST(ImageRef, ReadsEveryEcrRegistryHostForm) {
+  const HostRow rows[] = {
+      {"123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v1", "us-east-1"},
+      {"123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/web:v1", "us-east-1"},
+      {"123456789012.dkr-ecr.us-west-2.on.aws/web:v1", "us-west-2"},
+      {"123456789012.dkr-ecr-fips.us-west-2.on.aws/web:v1", "us-west-2"},
+      {"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/web:v1", "cn-north-1"},
+      {"123456789012.dkr-ecr.cn-north-1.on.amazonwebservices.com.cn/web:v1", "cn-north-1"},
+      {"123456789012.dkr.ecr.us-gov-west-1.amazonaws.com/web:v1", "us-gov-west-1"},
+      {"123456789012.dkr.ecr-fips.us-gov-east-1.amazonaws.com/web:v1", "us-gov-east-1"},
+      {"123456789012.dkr-ecr.us-gov-east-1.on.aws/web:v1", "us-gov-east-1"},
+      {"123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov/web:v1", "us-iso-east-1"},
+      {"123456789012.DKR.ECR-FIPS.US-EAST-1.AMAZONAWS.COM/web:v1", "us-east-1"},
+      {"123456789012.dkr.ecr.us-east-1.amazonaws.com:443/web:v1", "us-east-1"},
+  };
+  for (const auto& row : rows) {
+    auto ref = parse_image_ref(row.uri);
+    ASSERT_TRUE(ref) << row.uri;
+    EXPECT_FALSE(ref->unresolved) << row.uri;
+    EXPECT_EQ(ref->registry_id, "123456789012") << row.uri;
+    EXPECT_EQ(ref->region, row.region) << row.uri;
+    EXPECT_EQ(ref->repository, "web") << row.uri;
+    EXPECT_EQ(ref->tag, "v1") << row.uri;
+  }
+  auto digest = parse_image_ref("123456789012.dkr-ecr-fips.us-east-1.on.aws/team/api@SHA256:ABC");
+  ASSERT_TRUE(digest);
+  EXPECT_EQ(digest->repository, "team/api");
+  EXPECT_EQ(digest->digest, "sha256:abc") << "ECR lists digests in lower case";
+}
+
+TEST(ImageRef, KeepsAnEcrLikeReferenceItCannotReadAsUnresolved) {
+  struct Row {
+    const char* uri;
+    const char* registry_id;
+    const char* region;
+    const char* repository;
+  };
+  const Row rows[] = {
+      {"123456789012.dkr.ecr.mars-north-1.amazonaws.mars/web:v1", "123456789012", "mars-north-1", "web"},
+      {"vpce-0a1b.dkr.ecr.us-east-1.vpce.amazonaws.com/web@sha256:abc", "", "us-east-1", "web"},
+      {"123456789012.dkr.ecr-fips.us-east-1.amazonaws.com", "123456789012", "us-east-1", ""},
+      {"123456789012.dkr-ecr.us-east-1.on.aws/", "123456789012", "us-east-1", ""},
+  };
+  for (const auto& row : rows) {
+    auto ref = parse_image_ref(row.uri);
+    ASSERT_TRUE(ref) << row.uri << " must never be dropped";
+    EXPECT_TRUE(ref->unresolved) << row.uri;
+    EXPECT_EQ(ref->registry_id, row.registry_id) << row.uri;
+    EXPECT_EQ(ref->region, row.region) << row.uri;
+    EXPECT_EQ(ref->repository, row.repository) << row.uri;
+    EXPECT_EQ(ref->text, row.uri);
+  }
+  for (const char* other : {"nginx", "nginx:latest", "team/app:v1", "public.ecr.aws/nginx/nginx:1",
+                            "ecr-public.aws.com/nginx/nginx:1", "ghcr.io/org/app:1", "quay.io/ecr/app:1"}) {
+    EXPECT_FALSE(parse_image_ref(other)) << other;
+  }
+}
+
+TEST(SelectionPlanner, AnUnresolvedReferenceKeepsTheWholeRepositoryAndSaysSo) {
+  RepositoryListing listing{kRepo, {image("d1", 90), image("d2", 80, {"old"}), image("d3", 70)}};
+  const Rules rules{0, 0, {}};
+  InUseIndex none;
+  EXPECT_EQ(removed(plan_repository(listing, rules, none, kNow)).size(), 3u) << "the rules alone remove all";
+
+  InUseIndex idx;
+  idx.add({*parse_image_ref("123456789012.dkr.ecr.us-east-1.amazonaws.xyz/web:v9"), "ecs service s"});
+  auto plan = plan_repository(listing, rules, idx, kNow);
+  EXPECT_TRUE(plan.remove.empty());
+  ASSERT_EQ(plan.keep.size(), 3u);
+  for (const auto& k : plan.keep) {
+    ASSERT_FALSE(k.reasons.empty());
+    EXPECT_NE(k.reasons[0].find("in use by ecs service s"), std::string::npos) << k.reasons[0];
+    EXPECT_NE(k.reasons[0].find("whole repository kept"), std::string::npos) << k.reasons[0];
+    EXPECT_NE(k.reasons[0].find("amazonaws.xyz/web:v9"), std::string::npos) << k.reasons[0];
+  }
+  // No repository told: every repository of that registry and region is held; another registry is not.
+  InUseIndex registry_wide;
+  registry_wide.add({*parse_image_ref("123456789012.dkr-ecr.us-east-1.on.aws"), "lambda f"});
+  EXPECT_TRUE(plan_repository(listing, rules, registry_wide, kNow).remove.empty());
+  RepositoryListing elsewhere{{"210987654321", "us-east-1", "web"}, listing.images};
+  EXPECT_EQ(removed(plan_repository(elsewhere, rules, registry_wide, kNow)).size(), 3u);
+}
+
+TEST(SelectionPlanner, FipsAndDualStackReferencesProtectTheirDigests) {
+  RepositoryListing listing{kRepo, {image("d1", 90, {"prod"}), image("d2", 80), image("d3", 70)}};
+  const Rules rules{0, 0, {}};
+  auto plan = plan_repository(listing, rules,
+                              uses({"123456789012.dkr.ecr-fips.us-east-1.amazonaws.com/web:prod",
+                                    "123456789012.dkr-ecr.us-east-1.on.aws/web@d2"}),
+                              kNow);
+  EXPECT_EQ(removed(plan), (std::set<std::string>{"d3"}));
+}
+
 TEST(Glob, MatchesStarsAndQuestionMarks) {
   EXPECT_TRUE(glob_match("release-*", "release-1.2"));
   EXPECT_FALSE(glob_match("release-*", "prerelease-1"));

@@ -1,4 +1,7 @@
 // Custom::EcrLifecyclePolicy through LocalAws: ECR for the policies, its S3 receiver for the response PUT.
+#include <chrono>
+#include <mutex>
+
 #include "ecrs/common/json.hpp"
 #include "lifecycle_cli_support.hpp"
 
@@ -9,13 +12,22 @@ constexpr const char* kStackId = "arn:aws:cloudformation:us-east-1:123456789012:
 constexpr const char* kToken = "arn:aws:lambda:us-east-1:123456789012:function:ecr-sweeper";
 constexpr int kServiceRepositories = 5;
 
+// As a Lambda runs the mode: the Runtime API is local, so the local S3 receiver's plain-http ResponseURL is
+// accepted (check_response_url).
+class ResourceSession : public test_support::CliVerbHarness {
+ public:
+  explicit ResourceSession(const std::string& endpoint)
+      : CliVerbHarness(test_support::local_cli_env(endpoint, {{"AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"}})) {}
+  handler::AwsSession& get() { return session(); }
+};
+
 class LifecycleResource : public ::testing::Test {
  protected:
   void SetUp() override {
     aws_.start();
     for (int i = 0; i < kServiceRepositories; ++i) aws_.ecr().create_repository("svc-" + std::to_string(i));
     aws_.ecr().create_repository("unrelated");
-    session_ = std::make_unique<Session>(aws_.endpoint());
+    session_ = std::make_unique<ResourceSession>(aws_.endpoint());
     mode_ = handler::make_lifecycle_resource_mode(session_->get());
   }
 
@@ -36,7 +48,7 @@ class LifecycleResource : public ::testing::Test {
     e["ResourceProperties"] = props;
     if (old_props) e["OldResourceProperties"] = *old_props;
     EXPECT_TRUE((mode ? mode : mode_.get())->accepts(e));
-    handler::InvocationInfo info{"aws-req-" + std::to_string(counter_), {}, kToken};
+    handler::InvocationInfo info{"aws-req-" + std::to_string(counter_), deadline_, kToken};
     auto reply = (mode ? mode : mode_.get())->handle(e, info);
     EXPECT_TRUE(reply) << (reply ? "" : reply.error().describe());
     if (reply) last_reply_ = *reply;
@@ -56,10 +68,11 @@ class LifecycleResource : public ::testing::Test {
   bool has_policy(const std::string& repo) { return aws_.ecr().repository(repo)->lifecycle_policy.has_value(); }
 
   localaws::LocalAws aws_{localaws::Options{}};
-  std::unique_ptr<Session> session_;
+  std::unique_ptr<ResourceSession> session_;
   std::unique_ptr<handler::EventMode> mode_;
   std::string last_reply_;
   int counter_ = 0;
+  std::chrono::system_clock::time_point deadline_{};  // epoch: no deadline
 };
 
 Json::Value pattern_props(const std::string& pattern, bool policy_as_object) {
@@ -75,6 +88,39 @@ Json::Value pattern_props(const std::string& pattern, bool policy_as_object) {
   }
   p["RepositoryPattern"] = pattern;
   return p;
+}
+
+TEST_F(LifecycleResource, UpdateLeavesAnotherStacksPolicyOnARepositoryItNoLongerNames) {
+  const auto created = response(send("Create", pattern_props("svc-*", false)));
+  ASSERT_EQ(created["Status"].asString(), "SUCCESS") << created["Reason"].asString();
+  const std::string id = created["PhysicalResourceId"].asString();
+  const std::string theirs = R"({"rules":[{"rulePriority":9,"description":"theirs","selection":{"tagStatus":"any",)"
+                             R"("countType":"imageCountMoreThan","countNumber":99},"action":{"type":"expire"}}]})";
+  {
+    std::lock_guard lock(aws_.ecr().mutex());
+    aws_.ecr().repositories_unlocked().at("svc-3").lifecycle_policy = theirs;
+  }
+  Json::Value names(Json::objectValue);
+  names["Policy"] = kUntaggedPolicy;
+  names["RepositoryNames"].append("svc-0");
+  const auto updated = response(send("Update", names, pattern_props("svc-*", false), id));
+  EXPECT_EQ(updated["Status"].asString(), "SUCCESS") << updated["Reason"].asString();
+  EXPECT_TRUE(has_policy("svc-0"));
+  for (const char* dropped : {"svc-1", "svc-2", "svc-4"}) EXPECT_FALSE(has_policy(dropped)) << dropped;
+  ASSERT_TRUE(has_policy("svc-3"));
+  EXPECT_EQ(*aws_.ecr().repository("svc-3")->lifecycle_policy, theirs);
+  EXPECT_EQ(updated["Data"]["PoliciesLeftAlone"].asString(), "svc-3") << to_compact_json(updated);
+  EXPECT_EQ(updated["Data"]["PoliciesRemoved"].asString(), "3");
+}
+
+TEST_F(LifecycleResource, AnswersFailedNamingTheRepositoriesItHadNoTimeForBeforeTheDeadline) {
+  // Three seconds left: enough for the response PUT, not for the PUT's full retry budget plus any work.
+  deadline_ = std::chrono::system_clock::now() + std::chrono::seconds(3);
+  const auto created = response(send("Create", pattern_props("svc-*", false)));
+  EXPECT_EQ(created["Status"].asString(), "FAILED");
+  EXPECT_NE(created["Reason"].asString().find("DeadlineExceeded"), std::string::npos) << created["Reason"].asString();
+  EXPECT_NE(created["Reason"].asString().find("svc-0"), std::string::npos) << created["Reason"].asString();
+  for (int i = 0; i < kServiceRepositories; ++i) EXPECT_FALSE(has_policy("svc-" + std::to_string(i)));
 }
 
 TEST_F(LifecycleResource, AcceptsOnlyItsOwnResourceType) {

@@ -10,6 +10,11 @@
 
 namespace ecrs::aws {
 
+// The largest response body read from AWS: the biggest replies we ask for (a 1000-image DescribeImages page, a
+// GetLifecyclePolicyPreview page, a ListFunctions page) are a few MiB; a larger body is a fault or a hostile
+// endpoint, and reading it unbounded would exhaust a Lambda's memory. Larger is the error "ResponseTooLarge".
+inline constexpr std::size_t kMaxResponseBytes = std::size_t{32} << 20;  // 32 MiB
+
 struct RequestOptions {
   // libcurl's own default connect timeout is 300 s; AWS SDKs use a few seconds.
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(5)};
@@ -19,6 +24,7 @@ struct RequestOptions {
   // Permit plain http to a non-loopback host for this request: only the fixed link-local metadata addresses
   // (169.254.169.254, 169.254.170.2) use it.
   bool allow_http = false;
+  std::size_t max_response_bytes = kMaxResponseBytes;
 };
 
 class Transport {

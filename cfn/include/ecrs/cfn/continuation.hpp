@@ -20,6 +20,11 @@ inline constexpr const char* kContinuationField = "EcrSweeperContinuation";
 inline constexpr int kDefaultServiceTimeoutSeconds = 3600;
 inline constexpr int kMaxLambdaTimeoutSeconds = 900;
 inline constexpr int kDefaultMaxInvocations = kDefaultServiceTimeoutSeconds / kMaxLambdaTimeoutSeconds;
+// No chain can usefully run longer than this: ServiceTimeout is at most 3600 s and a Lambda function runs at
+// least 1 s (its minimum timeout), so a larger count in an event is forged or corrupt, whatever is configured.
+inline constexpr int kMaxServiceTimeoutSeconds = 3600;
+inline constexpr int kMinLambdaTimeoutSeconds = 1;
+inline constexpr int kMaxContinuationInvocations = kMaxServiceTimeoutSeconds / kMinLambdaTimeoutSeconds;
 
 struct Continuation {
   int invocation = 1;              // 1 for the first re-invocation; the original invocation is 0
@@ -30,14 +35,16 @@ struct Continuation {
 
 bool has_continuation(const Json::Value& event);
 
-// nullopt when the event has no continuation; an error (code InvalidContinuation) when it has a malformed one.
+// nullopt when the event has no continuation; an error (code InvalidContinuation) when it has a malformed one:
+// invocation and deleted_so_far must be whole JSON numbers, 1 <= invocation <= kMaxContinuationInvocations,
+// deleted_so_far >= 0.
 Result<std::optional<Continuation>> read_continuation(const Json::Value& event);
 
 // The event to send to the next invocation: the original event with the continuation field set (replaced).
 Json::Value with_continuation(const Json::Value& event, const Continuation& c);
 
 // The continuation that follows `current` (nullopt = this is the original invocation). `started_at` is used only
-// when starting the chain; `deleted_now` is what this invocation deleted.
+// when starting the chain; `deleted_now` is what this invocation deleted. Counts saturate instead of overflowing.
 Continuation next_continuation(const std::optional<Continuation>& current, std::int64_t deleted_now,
                                const std::string& started_at);
 

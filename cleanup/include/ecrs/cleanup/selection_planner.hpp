@@ -39,17 +39,20 @@ struct InUseRef {
   std::string user;
 };
 
-// In-use references grouped by the repository they point at (any account or region).
+// In-use references grouped by the repository they point at (any account or region). Unresolved references
+// (ImageRef::unresolved) are kept apart: each holds every repository it may name.
 class InUseIndex {
  public:
   InUseIndex() = default;
   explicit InUseIndex(const std::vector<InUseRef>& refs);
   void add(InUseRef ref);
   const std::vector<InUseRef>& for_repository(const RepositoryKey& key) const;
+  std::vector<const InUseRef*> unresolved_for(const RepositoryKey& key) const;
   std::size_t size() const { return count_; }
 
  private:
   std::map<RepositoryKey, std::vector<InUseRef>> by_repo_;
+  std::vector<InUseRef> unresolved_;
   std::size_t count_ = 0;
 };
 
@@ -76,6 +79,9 @@ struct RepositoryPlan {
   std::vector<ImageDecision> keep;
   std::int64_t bytes_reclaimed = 0;
 };
+
+// The keep reason an unresolved reference gives every image of a repository it may name.
+std::string unresolved_keep_reason(const InUseRef& use);
 
 RepositoryPlan plan_repository(const RepositoryListing& listing, const Rules& rules, const InUseIndex& in_use,
                                double now_epoch_seconds);

@@ -9,12 +9,16 @@
 
 #include "ecrs/aws/transport.hpp"
 #include "ecrs/common/result.hpp"
+#include "ecrs/common/system.hpp"
 
 namespace ecrs::handler {
 
 inline constexpr const char* kRuntimeApiVersion = "2018-06-01";
 // A local socket answers at once; a connect that takes longer means the runtime is gone (aws-lambda-cpp: 1 s).
 inline constexpr std::chrono::milliseconds kRuntimeConnectTimeout{1000};
+// An event is at most 6 MB (Lambda's synchronous invocation payload quota, LDG/gettingstarted-limits); the
+// Runtime API's other replies are a few bytes. Anything larger is not read.
+inline constexpr std::size_t kMaxRuntimeResponseBytes = std::size_t{6} << 20;
 // /response and /error are small local POSTs.
 inline constexpr std::chrono::milliseconds kRuntimePostTimeout{10000};
 
@@ -47,6 +51,10 @@ class RuntimeClient {
   aws::Transport* transport_;
   std::string base_;  // http://host:port/2018-06-01
 };
+
+// Whether AWS_LAMBDA_RUNTIME_API ("host:port") names a loopback host: then plain http to a loopback
+// ResponseURL is accepted (PutPolicy::loopback_http_allowed), as the tests' local S3 receiver needs.
+bool runtime_api_is_local(const Environment& env);
 
 // Error payload as the Runtime API documents it.
 std::string runtime_error_body(const std::string& error_type, const std::string& message);

@@ -22,6 +22,7 @@ struct LifecycleInUse {
   std::string registry_id;
   std::string region;
   std::map<std::string, std::vector<cleanup::InUseRef>> by_repository;
+  std::vector<cleanup::InUseRef> unresolved;  // ECR-like references that may name a repository of this registry
   cleanup::ScanCounts counts;
 };
 
@@ -30,7 +31,7 @@ struct LifecycleInUse {
 LifecycleInUse index_in_use(const std::vector<cleanup::InUseRef>& refs, std::string registry_id, std::string region);
 
 // The digests of `images` that `refs` use: a digest reference as written, a tag reference resolved against this
-// listing (the tag's current image). Pure.
+// listing (the tag's current image), an unresolved reference every image. Pure.
 std::set<std::string> digests_in_use(const std::vector<cleanup::InUseRef>& refs,
                                      const std::vector<lifecycle::Image>& images);
 

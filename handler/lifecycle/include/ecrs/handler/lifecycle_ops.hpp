@@ -31,8 +31,17 @@ inline constexpr int kMaxDescribeRepositoriesResults = 1000;
 // DescribeRepositories repositoryNames: 1..100 (service-2.json RepositoryNameList).
 inline constexpr std::size_t kMaxDescribeRepositoriesNames = 100;
 
-// Runs fn(0..count-1) on at most `workers` threads; fn must not throw.
-void run_bounded(std::size_t count, int workers, const std::function<void(std::size_t)>& fn);
+// Runs fn(0..count-1) on at most `workers` threads. An exception escaping fn(i) (bad_alloc, a jsoncpp depth
+// error) is caught in the worker and handed to on_error(i, error) (code "InternalError", context "item i") so the
+// item can be recorded as failed; the other items still run and the caller always gets control back.
+void run_bounded(std::size_t count, int workers, const std::function<void(std::size_t)>& fn,
+                 const std::function<void(std::size_t, const Error&)>& on_error = {});
+
+// Asked before each per-repository call: true once the caller's deadline is too near to start another. An empty
+// function never runs out.
+using OutOfTime = std::function<bool()>;
+// The error an item gets when it was not started because time ran out.
+Error deadline_error(const std::string& operation, const std::string& repository);
 
 // `*` any run of characters (including '/'), `?` one character; the whole name must match.
 bool matches_repository_pattern(std::string_view pattern, std::string_view name);
@@ -111,15 +120,25 @@ struct ApplyItem {
 // GetLifecyclePolicy for each repository and the change it would take.
 std::vector<ApplyItem> plan_apply(ecr::LifecycleClient& client, const std::string& policy_text,
                                   const std::vector<std::string>& repositories,
-                                  const std::optional<std::string>& registry_id, int concurrency);
+                                  const std::optional<std::string>& registry_id, int concurrency,
+                                  const OutOfTime& out_of_time = {});
 // PutLifecyclePolicy for every planned create/update without an error; marks applied or records the error.
 void execute_apply(ecr::LifecycleClient& client, const std::string& policy_text, std::vector<ApplyItem>& items,
-                   const std::optional<std::string>& registry_id, int concurrency);
+                   const std::optional<std::string>& registry_id, int concurrency, const OutOfTime& out_of_time = {});
 
-// DeleteLifecyclePolicy for each; LifecyclePolicyNotFound and RepositoryNotFound count as done. Errors by name.
-std::vector<std::pair<std::string, Error>> remove_policies(ecr::LifecycleClient& client,
-                                                           const std::vector<std::string>& repositories,
-                                                           const std::optional<std::string>& registry_id,
-                                                           int concurrency);
+struct PolicyRemoval {
+  std::vector<std::string> removed;                              // ours, deleted (or already gone)
+  std::vector<std::pair<std::string, std::string>> left_alone;   // name, why: another policy is there now
+  std::vector<std::pair<std::string, Error>> errors;             // by name
+};
+// Removes `ours` where it still is: GetLifecyclePolicy, then DeleteLifecyclePolicy only when the repository's
+// current policy is `ours` as normalised JSON (normalize_policy_text). A repository that matches a pattern now
+// may have been created later with its own policy, or had ours replaced by another stack's: those are left
+// alone and reported. ECR has no conditional delete, so a PutLifecyclePolicy landing between the two calls
+// would still be removed; the window is one round trip. LifecyclePolicyNotFound and RepositoryNotFound count
+// as removed.
+PolicyRemoval remove_our_policies(ecr::LifecycleClient& client, const std::vector<std::string>& repositories,
+                                  const std::optional<std::string>& registry_id, const std::string& ours,
+                                  int concurrency, const OutOfTime& out_of_time = {});
 
 }  // namespace ecrs::handler
