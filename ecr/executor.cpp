@@ -800,7 +800,8 @@ Result<EmptyReport> Run::run_empty() {
       }
       auto page = fetch_page(token);
       if (!page) {
-        if (page.error().code == kDeadlineReached) {
+        // A listing cut short by the call deadline is the deadline, not a failure: the next invocation goes on.
+        if (page.error().code == kDeadlineReached || (opts_.deadline && deadline_passed() && page.error().retryable)) {
           deadline_hit_ = true;
         } else {
           list_error = std::move(page).error();

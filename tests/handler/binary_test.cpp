@@ -56,11 +56,11 @@ TEST(Binary, BootstrapReportsANonJsonEventAsAnErrorAndServesTheNextOne) {
 
 TEST(Binary, BootstrapContinuesAcrossThreeInvocationsAndOnlyTheLastAnswers) {
   localaws::Options o;
-  // Reserve is max(5 s, 10%): each invocation gets ~0.7 s of work before it must hand over.
-  o.function_timeout = 5700ms;
+  // Reserve is max(0.8 s, 10%): each invocation gets ~0.8 s of work before it must hand over.
+  o.function_timeout = 1600ms;
   LambdaHarness h(o);
   ASSERT_TRUE(h.ecr().create_repository("big"));
-  // 12 batches of 200 ms, one at a time: at most ~4 fit in each invocation's 0.7 s.
+  // 12 batches of 200 ms, one at a time: at most ~4 fit in each invocation's 0.8 s.
   for (int i = 0; i < 1200; ++i) h.ecr().put_image("big", "t" + std::to_string(i));
   h.server().set_latency("BatchDeleteImage", 200ms);
   auto env = h.lambda_env();
