@@ -326,6 +326,15 @@ class Run {
   template <class Call>
   auto read(Call&& call, std::uint64_t EmptyReport::*counter) -> decltype(call(aws::CallOptions{}));
   Result<Page> fetch_page(const std::optional<std::string>& token);
+  template <class Request>
+  Request page_request(const std::optional<std::string>& token) const {
+    Request req;
+    req.repository_name = opts_.repository;
+    req.registry_id = opts_.registry_id;
+    req.max_results = kMaxListImagesResults;
+    req.next_token = token;
+    return req;
+  }
 
   void feed(std::vector<PageEntry>& entries, bool last);
   void submit(Batch batch);
@@ -442,11 +451,7 @@ Result<Page> Run::fetch_page(const std::optional<std::string>& token) {
     // DescribeImages rather than ListImages while it is allowed: one entry per digest (ListImages gives one per
     // tag, so fewer pages for tagged repositories) and each image's media type and subject, so indexes and
     // referrers go first without a BatchGetImage per index.
-    DescribeImagesRequest req;
-    req.repository_name = opts_.repository;
-    req.registry_id = opts_.registry_id;
-    req.max_results = kMaxListImagesResults;
-    req.next_token = token;
+    const auto req = page_request<DescribeImagesRequest>(token);
     auto r = read([&](const aws::CallOptions& o) { return client_.describe_images(req, o); }, &EmptyReport::list_calls);
     if (r) {
       page.entries.reserve(r->image_details.size());
@@ -472,11 +477,7 @@ Result<Page> Run::fetch_page(const std::optional<std::string>& token) {
     // Start the listing over: what was already queued is in the seen-set and is not queued twice.
     return fetch_page(std::nullopt);
   }
-  ListImagesRequest req;
-  req.repository_name = opts_.repository;
-  req.registry_id = opts_.registry_id;
-  req.max_results = kMaxListImagesResults;
-  req.next_token = token;
+  const auto req = page_request<ListImagesRequest>(token);
   auto r = read([&](const aws::CallOptions& o) { return client_.list_images(req, o); }, &EmptyReport::list_calls);
   if (!r) return r.error();
   page.entries.reserve(r->image_ids.size());
@@ -690,7 +691,7 @@ void Run::delete_batch(const Batch& batch) {
     }
     // A call cut short by the deadline did nothing we can count; the next invocation's listing will tell.
     if (deadline_passed() && (throttled || e.retryable)) return give_up(true);
-    const bool retry = throttled ? attempt < kMaxDeleteAttempts : (e.retryable && !configured_policy);
+    const bool retry = throttled ? attempt < kMaxThrottledDeleteAttempts : (e.retryable && !configured_policy);
     if (!retry) {
       if (e.context.empty()) e.context = context("BatchDeleteImage");
       if (throttled) e.message += " (gave up after " + std::to_string(attempt) + " throttled attempts)";

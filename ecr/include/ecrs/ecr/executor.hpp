@@ -70,6 +70,9 @@ inline constexpr std::size_t kMaxPlannedSamples = 100;
 // client's configured retry policy (AWS_MAX_ATTEMPTS, aws/retry.hpp), so an unreachable endpoint fails within
 // the standard budget.
 inline constexpr int kMaxDeleteAttempts = 10;
+// A throttled BatchDeleteImage is retried on the rate controller's schedule, and while it finds a cap every
+// deleter is throttled in turn: the bound is higher there, still finite (up to ~30 s of kThrottleRetryCap).
+inline constexpr int kMaxThrottledDeleteAttempts = 30;
 // A call is not started with less than this left before EmptyOptions::call_deadline: one ECR round trip from
 // Lambda is tens of milliseconds, and a call cut short has done nothing we can count.
 inline constexpr std::chrono::milliseconds kMinCallTime{100};
