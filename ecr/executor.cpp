@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <deque>
 #include <exception>
-#include <optional>
 #include <set>
+#include <string_view>
 #include <thread>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "ecrs/aws/retry.hpp"
@@ -23,144 +23,268 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 // ---------------------------------------------------------------------------------------------------------------
 // AdaptiveRateController
 
+AdaptiveRateController::Ticket& AdaptiveRateController::Ticket::operator=(Ticket&& o) noexcept {
+  if (this != &o) {
+    if (owner_ != nullptr) owner_->on_error(*this);
+    owner_ = o.owner_;
+    sent = o.sent;
+    o.owner_ = nullptr;
+  }
+  return *this;
+}
+
+AdaptiveRateController::Ticket::~Ticket() {
+  if (owner_ != nullptr) owner_->on_error(*this);
+}
+
 AdaptiveRateController::AdaptiveRateController(int max_concurrency, const Clock& clock, Sleeper& sleeper)
-    : clock_(&clock),
-      sleeper_(&sleeper),
-      max_(std::max(1, max_concurrency)),
-      limit_(std::min(std::max(1, max_concurrency), kInitialConcurrency)) {}
+    : clock_(&clock), sleeper_(&sleeper), max_(std::max(1, max_concurrency)) {}
 
 AdaptiveRateController::Ticket AdaptiveRateController::acquire() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return in_flight_ < limit_; });
+  cv_.wait(lock, [&] { return in_flight_ < max_; });
   ++in_flight_;
   const SteadyTime now = clock_->monotonic();
+  if (!round_started_) {
+    round_start_ = first_send_ = now;
+    round_started_ = true;
+  }
   SteadyTime send = now;
   if (rate_ > 0) {
     send = std::max(now, next_send_);
     next_send_ = send + duration_cast<std::chrono::steady_clock::duration>(duration<double>(1.0 / rate_));
   }
+  Ticket t(this, send);
   lock.unlock();
-  // Slots are scheduled on an absolute timeline, so sleeping the floor in whole milliseconds keeps the
-  // average rate even when the gap between calls is under a millisecond.
+  // Slots are scheduled on an absolute timeline, so sleeping the floor in whole milliseconds keeps the average
+  // rate even when the gap between calls is under a millisecond.
   if (send > now) {
     const auto wait = duration_cast<milliseconds>(send - now);
     if (wait.count() > 0) sleeper_->sleep_for(wait);
   }
-  return Ticket{send};
+  return t;
 }
 
-void AdaptiveRateController::release_locked() {
+void AdaptiveRateController::on_success(Ticket& t) { report(t, Outcome::success); }
+void AdaptiveRateController::on_throttle(Ticket& t) { report(t, Outcome::throttle); }
+void AdaptiveRateController::on_error(Ticket& t) { report(t, Outcome::error); }
+
+void AdaptiveRateController::report(Ticket& t, Outcome o) {
+  if (t.owner_ == nullptr) return;  // already reported
+  t.owner_ = nullptr;
+  std::lock_guard lock(mu_);
   --in_flight_;
   cv_.notify_all();
+  if (o == Outcome::error) return;
+  (o == Outcome::success ? round_ok_ : round_throttled_) += 1;
+  const SteadyTime now = clock_->monotonic();
+  if (o == Outcome::success) {
+    successes_.push_back(now);
+    // Bounded by the calls of one kRateWindow, whatever the run's length.
+    while (now - successes_.front() > kRateWindow) successes_.pop_front();
+  }
+  const int n = round_ok_ + round_throttled_;
+  const auto elapsed = now - round_start_;
+  if ((n >= kRoundCalls && elapsed >= kRoundMin) || (n >= kRoundMinCalls && elapsed >= kRoundMax) ||
+      // A flood of throttles is evidence enough without waiting for a whole round.
+      (round_throttled_ >= kRoundCalls / 4 && elapsed >= kRoundMin / 2)) {
+    end_round_locked(now);
+  }
 }
 
-void AdaptiveRateController::on_success(const Ticket&) {
-  std::lock_guard lock(mu_);
-  release_locked();
-  const SteadyTime now = clock_->monotonic();
-  successes_.push_back(now);
+bool AdaptiveRateController::clearly_above(double f, double floor, int n) const {
+  const double p = std::clamp(floor, 0.02, 0.98);
+  const double se = std::sqrt(p * (1 - p) / std::max(1, n));
+  return f > floor + std::max(kMargin, 2 * se);
+}
+
+void AdaptiveRateController::end_round_locked(SteadyTime now) {
+  const int n = round_ok_ + round_throttled_;
+  const double seconds = std::max(duration<double>(now - round_start_).count(), 1e-3);
+  const double fraction = static_cast<double>(round_throttled_) / n;
+  const double goodput = round_ok_ / seconds;
+  const double attempts = n / seconds;
+  const bool throttled = round_throttled_ >= 2 && clearly_above(fraction, floor_, n);
+  round_ok_ = round_throttled_ = 0;
+  round_start_ = now;
+  const auto pace = [&](double r) {
+    rate_ = std::max(kMinRate, r);
+    next_send_ = std::max(next_send_, now);
+  };
+  // Slow down to what got through, remembering where we came from in case slowing turns out to cost goodput.
+  // What got through is counted over the last second, not this round alone: a round that drained a bucket's
+  // initial burst would otherwise overstate the cap.
+  const auto start_test = [&](double through) {
+    if (mode_ != Mode::testing) prev_rate_ = rate_;
+    prev_goodput_ = goodput;
+    prev_attempts_ = attempts;
+    prev_fraction_ = fraction;
+    mode_ = Mode::testing;
+    pace(through);
+  };
   while (!successes_.empty() && now - successes_.front() > kRateWindow) successes_.pop_front();
-  if (++streak_ >= limit_) {
-    streak_ = 0;
-    if (limit_ < max_) {
-      ++limit_;
-      cv_.notify_all();
+  const double window = std::clamp(duration<double>(now - first_send_).count(),
+                                   duration<double>(kRoundMin).count(), duration<double>(kRateWindow).count());
+  const double recent_goodput = static_cast<double>(successes_.size()) / window;
+  switch (mode_) {
+    case Mode::unpaced:
+      if (!throttled) {
+        flagged_rounds_ = 0;
+        // Learn the floor from clean rounds too, so one unlucky round does not keep a stale floor.
+        floor_ = 0.8 * floor_ + 0.2 * fraction;
+      } else if (++flagged_rounds_ >= 2) {
+        // Two rounds in a row: one alone is as likely a bucket's initial burst running out, or noise.
+        flagged_rounds_ = 0;
+        start_test(recent_goodput);
+      }
+      break;
+    case Mode::testing: {
+      // Random throttles cut goodput in proportion to the send rate; a cap keeps goodput where it was. Which
+      // of the two ratios is this round's goodput closer to?
+      const double rate_ratio = attempts / prev_attempts_;
+      const double goodput_ratio = prev_goodput_ > 0 ? goodput / prev_goodput_ : 1.0;
+      if (goodput_ratio < (1.0 + rate_ratio) / 2 && fraction >= prev_fraction_ - kMargin) {
+        // Slowing cost goodput: the throttles do not depend on the rate. Their fraction is the floor from now
+        // on, and the rate goes back to where it was.
+        floor_ = fraction;
+        rate_ = prev_rate_;
+        mode_ = prev_rate_ > 0 ? Mode::holding : Mode::unpaced;
+        clean_rounds_ = 0;
+        probe_gain_ = kProbeGain;
+      } else if (throttled || goodput_ratio < (1.0 + rate_ratio) / 2) {
+        // Still above the cap, or fewer throttles but less goodput (the last estimate held a burst): step down
+        // again to what got through this round.
+        start_test(goodput);
+      } else {
+        mode_ = Mode::holding;
+        clean_rounds_ = 0;
+        probe_gain_ = kProbeGain;
+      }
+      break;
     }
+    case Mode::holding:
+      if (throttled) {
+        start_test(std::min(goodput, recent_goodput));
+      } else if (++clean_rounds_ >= kProbeEvery) {
+        mode_ = Mode::probing;
+        pace(rate_ * probe_gain_);
+      }
+      break;
+    case Mode::probing:
+      mode_ = Mode::holding;
+      clean_rounds_ = 0;
+      if (throttled) {
+        pace(rate_ / probe_gain_);
+        probe_gain_ = kProbeGain;
+      } else {
+        // Clean at the higher rate: keep it, and probe further next time (a held rate far under the cap, say
+        // after a test in a starved round, comes back up in a few rounds).
+        probe_gain_ = std::min(kMaxProbeGain, 1.0 + 2.0 * (probe_gain_ - 1.0));
+      }
+      break;
   }
-  if (rate_ > 0) {
-    // Additive increase in time, not per call: kRateGrowthPerSecond of the rate of the last cut each second,
-    // so the probe back up to the cap takes about (1 - kRateBackoff) / kRateGrowthPerSecond seconds.
-    const double dt = duration<double>(now - last_growth_).count();
-    last_growth_ = now;
-    if (dt > 0) rate_ += kRateGrowthPerSecond * cut_rate_ * std::min(dt, 1.0);
-    // Pacing far above what the window achieves is meaningless; keep the number where a cut lands sensibly.
-    const double achieved = static_cast<double>(successes_.size()) /
-                            duration<double>(kRateWindow).count();
-    rate_ = std::min(rate_, std::max(cut_rate_, 2.0 * achieved) + kMinRate);
-  }
 }
 
-void AdaptiveRateController::on_throttle(const Ticket& t) {
-  std::lock_guard lock(mu_);
-  release_locked();
-  streak_ = 0;
-  // One cut per round trip: calls already in flight when we cut were paced by the old rate.
-  if (cut_once_ && t.sent < last_cut_) return;
-  const SteadyTime now = clock_->monotonic();
-  while (!successes_.empty() && now - successes_.front() > kRateWindow) successes_.pop_front();
-  // What the server let through over the last second (over a full second even early in a run: a token
-  // bucket lets about one second's worth through at first, which is the cap we want).
-  const double measured = static_cast<double>(successes_.size()) / duration<double>(kRateWindow).count();
-  double next = std::max(kMinRate, measured * kRateBackoff);
-  if (rate_ > 0) next = std::min(next, std::max(kMinRate, rate_ * kRateBackoff));
-  rate_ = next;
-  cut_rate_ = next;
-  limit_ = std::max(1, limit_ / 2);
-  last_cut_ = now;
-  last_growth_ = now;
-  cut_once_ = true;
-  next_send_ = std::max(next_send_, now);
-}
-
-void AdaptiveRateController::on_error(const Ticket&) {
-  std::lock_guard lock(mu_);
-  release_locked();
-}
-
-int AdaptiveRateController::limit() const {
-  std::lock_guard lock(mu_);
-  return limit_;
-}
+int AdaptiveRateController::limit() const { return max_; }
 
 double AdaptiveRateController::rate() const {
   std::lock_guard lock(mu_);
   return rate_;
 }
 
+AdaptiveRateController::Mode AdaptiveRateController::mode() const {
+  std::lock_guard lock(mu_);
+  return mode_;
+}
+
+double AdaptiveRateController::throttle_floor() const {
+  std::lock_guard lock(mu_);
+  return floor_;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
-// empty_repository
+// The pipeline
 
 namespace {
 
 constexpr const char* kRepositoryNotFound = "RepositoryNotFoundException";
-constexpr const char* kImageNotFound = "ImageNotFoundException";
-// Full-jitter backoff for our own BatchDeleteImage retries: rand * min(base * 2^(attempt-1), aws::kMaxBackoff).
-// The bases are lower than botocore's 1 s because the rate controller already spaces calls after a throttle:
-// a long sleep there only leaves a straggler batch at the end of the run.
-constexpr milliseconds kDeleteRetryBase{100};
-constexpr milliseconds kThrottleRetryBase{20};
+constexpr const char* kDeadlineReached = "DeadlineReached";  // ours: a call not started for lack of time
+// Full jitter for our own retries of throttled calls: rand * min(base * 2^(attempt-1), cap). Short, because the
+// rate controller paces the deletes; a long sleep only leaves a straggler batch at the end of the run.
+constexpr milliseconds kThrottleRetryBase{10};
+constexpr milliseconds kThrottleRetryCap{1000};
+// The transport's default per-attempt timeout (aws/transport.hpp); a deadline only ever shortens it.
+constexpr milliseconds kDefaultCallTimeout{60000};
+constexpr milliseconds kDefaultConnectTimeout{5000};
+constexpr int kMaxWorkers = 64;  // ours: far above any rate ECR sustains per repository
 
-bool is_repository_missing(const Error& e) { return e.code == kRepositoryNotFound; }
-
-milliseconds retry_delay(int attempt, bool throttled, Random& random) {
-  const double cap = static_cast<double>(duration_cast<milliseconds>(aws::kMaxBackoff).count());
-  const double base = static_cast<double>((throttled ? kThrottleRetryBase : kDeleteRetryBase).count()) *
-                      std::pow(2.0, attempt - 1);
-  return milliseconds(static_cast<std::int64_t>(random.uniform01() * std::min(base, cap)));
+milliseconds throttle_delay(int attempt, Random& random) {
+  const double base = static_cast<double>(kThrottleRetryBase.count()) * std::pow(2.0, attempt - 1);
+  return milliseconds(static_cast<std::int64_t>(
+      random.uniform01() * std::min(base, static_cast<double>(kThrottleRetryCap.count()))));
 }
 
-void add_stats(EmptyReport& r, const aws::CallStats& s, std::uint64_t EmptyReport::*calls) {
-  r.*calls += static_cast<std::uint64_t>(s.attempts);
-  r.retries += static_cast<std::uint64_t>(s.retried);
-  r.throttled += static_cast<std::uint64_t>(s.throttled);
+// FNV-1a, 64 bits: the seen-set keeps this instead of the 71-character digest. Two of 100,000 digests collide
+// with p ≈ 3e-10; a digest skipped for a collision is found by the next pass's listing.
+std::uint64_t digest_hash(std::string_view s) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h == 0 ? 1 : h;  // 0 marks an empty slot
 }
 
-struct Listing {
-  std::vector<ImageId> image_ids;          // as listed: one entry per (digest, tag)
-  std::vector<std::string> digests;        // unique, in listing order
-  std::vector<std::string> tagged_digests;  // unique digests with at least one tag
+// Open addressing with linear probing, at most half full: 16 bytes per digest at worst, no node per entry.
+class DigestSet {
+ public:
+  bool insert(std::string_view digest) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    const std::uint64_t h = digest_hash(digest);
+    for (std::size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i] == h) return false;
+      if (slots_[i] == 0) {
+        slots_[i] = h;
+        ++size_;
+        return true;
+      }
+    }
+  }
+  void clear() {
+    slots_.assign(kInitialSlots, 0);
+    size_ = 0;
+  }
+
+ private:
+  static constexpr std::size_t kInitialSlots = 1024;
+  void grow() {
+    std::vector<std::uint64_t> old(std::max(kInitialSlots, slots_.size() * 2), 0);
+    old.swap(slots_);
+    for (std::uint64_t h : old) {
+      if (h == 0) continue;
+      std::size_t i = h & (slots_.size() - 1);
+      while (slots_[i] != 0) i = (i + 1) & (slots_.size() - 1);
+      slots_[i] = h;
+    }
+  }
+  std::vector<std::uint64_t> slots_;
+  std::size_t size_ = 0;
 };
 
-// What one wave's batches did.
-struct WaveOutcome {
-  std::uint64_t deleted = 0;
-  std::uint64_t gone = 0;        // ImageNotFound: someone else got there first
-  std::uint64_t permanent = 0;
-  std::uint64_t unstarted = 0;   // ids in batches not started because the deadline passed
-  std::vector<ImageId> carry;    // ImageReferencedByManifestList and Upstream* failures: try in a later wave
-  bool deadline_hit = false;
-  bool repository_missing = false;
-  std::optional<Error> fatal;
+struct Batch {
+  std::vector<std::string> digests;
+  std::uint64_t gate = 0;  // first batches (indexes, referrers) that must be done before this one starts
+  bool first = false;
+};
+
+// One listing page, reduced to what the pipeline needs.
+struct PageEntry {
+  std::string digest;
+  bool first = false;  // an index or a referrer: delete before plain images
+};
+struct Page {
+  std::vector<PageEntry> entries;
+  std::optional<std::string> next_token;
 };
 
 class Run {
@@ -179,23 +303,55 @@ class Run {
         }())),
         controller_(std::clamp(options.max_concurrency, 1, kMaxWorkers), clock, sleeper),
         started_(clock.monotonic()),
-        last_progress_(started_) {}
+        last_progress_(started_) {
+    seen_.clear();
+    if (!opts_.dry_run) {
+      const int n = std::clamp(opts_.max_concurrency, 1, kMaxWorkers);
+      workers_.reserve(static_cast<std::size_t>(n));
+      for (int i = 0; i < n; ++i) workers_.emplace_back([this] { worker(); });
+    }
+  }
+  ~Run() { stop_workers(); }
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
 
-  Result<EmptyReport> run();
+  Result<EmptyReport> run_empty();
+  Result<EmptyReport> run_given(std::span<const ImageId> images);
 
  private:
-  static constexpr int kMaxWorkers = 64;  // ours: far above any rate ECR sustains per repository
-
-  bool deadline_passed() const { return opts_.deadline && clock_.now() >= *opts_.deadline; }
   std::string context(std::string_view op) const { return std::string(op) + " repository=" + opts_.repository; }
+  bool deadline_passed() const { return opts_.deadline && clock_.now() >= *opts_.deadline; }
+  std::optional<aws::CallOptions> call_options(aws::CallStats* stats, std::optional<int> max_attempts) const;
 
-  Result<Listing> list_all();
-  Result<ImageRelations> relations_for(const Listing& listing);
-  WaveOutcome run_wave(const std::vector<std::vector<ImageId>>& batches);
-  void delete_batch(const std::vector<ImageId>& ids, WaveOutcome& out, std::mutex& out_mu);
+  template <class Call>
+  auto read(Call&& call, std::uint64_t EmptyReport::*counter) -> decltype(call(aws::CallOptions{}));
+  Result<Page> fetch_page(const std::optional<std::string>& token);
+  template <class Request>
+  Request page_request(const std::optional<std::string>& token) const {
+    Request req;
+    req.repository_name = opts_.repository;
+    req.registry_id = opts_.registry_id;
+    req.max_results = kMaxListImagesResults;
+    req.next_token = token;
+    return req;
+  }
+
+  void feed(std::vector<PageEntry>& entries, bool last);
+  void submit(Batch batch);
+  void submit_pending_images();
+  void drain();
+  bool retry_carried();
+  void worker();
+  void delete_batch(const Batch& batch);
+  void note_fatal(Error e);
   void record_failure(const ImageFailure& f);
+  void stop_workers();
+
   void progress(bool force);
   EmptyProgress snapshot() const;
+  Result<EmptyReport> finish();
+  Result<EmptyReport> fail(Error e);
+  void add_stats(const aws::CallStats& s, std::uint64_t EmptyReport::*calls);
 
   EcrClient& client_;
   const EmptyOptions& opts_;
@@ -207,146 +363,266 @@ class Run {
   SteadyTime started_;
   SteadyTime last_progress_;
 
+  // The lister's (caller's thread) state.
+  DigestSet seen_;
+  bool describe_ok_ = true;
+  std::vector<std::string> index_pending_;
+  std::vector<std::string> image_pending_;
+  std::atomic<std::uint64_t> listed_{0};  // distinct digests listed this pass
+  std::atomic<bool> listing_done_{false};
+  std::uint64_t pass_base_deleted_ = 0, pass_base_gone_ = 0;
+
+  // Shared with the deleters.
+  mutable std::mutex report_mu_;
   EmptyReport report_;
   std::set<std::string> failure_keys_;
-  mutable std::mutex report_mu_;  // guards report_ counters and failures while workers run
-  std::atomic<std::uint64_t> listed_{0};
-  std::atomic<std::uint64_t> batches_done_{0};
-  std::atomic<std::uint64_t> deleted_live_{0};
+  std::vector<std::string> carry_;  // refused while an index held them, or upstream trouble: try again later
+  std::optional<Error> fatal_;
+  std::atomic<std::uint64_t> deleted_{0}, gone_{0}, unstarted_{0}, permanent_{0}, batches_done_{0};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> deadline_hit_{false};
+  std::atomic<bool> repository_missing_{false};
+
+  std::mutex q_mu_;
+  std::condition_variable work_cv_;  // deleters wait for a ready batch
+  std::condition_variable idle_cv_;  // the lister waits for room or for the queue to drain
+  std::deque<Batch> queue_;
+  int busy_ = 0;
+  bool closing_ = false;
+  std::uint64_t first_submitted_ = 0, first_done_ = 0;
+  std::vector<std::jthread> workers_;  // last: joined first
 };
 
-EmptyProgress Run::snapshot() const {
-  EmptyProgress p;
-  p.deleted = deleted_live_.load();
-  p.listed = listed_.load();
-  p.batches_done = batches_done_.load();
+std::optional<aws::CallOptions> Run::call_options(aws::CallStats* stats, std::optional<int> max_attempts) const {
+  aws::CallOptions o;
+  o.stats = stats;
+  o.max_attempts = max_attempts;
+  const auto limit = opts_.call_deadline ? opts_.call_deadline : opts_.deadline;
+  if (limit) {
+    const auto left = duration_cast<milliseconds>(*limit - clock_.now());
+    if (left < kMinCallTime) return std::nullopt;
+    o.request.total_timeout = std::min(kDefaultCallTimeout, left);
+    o.request.connect_timeout = std::min(kDefaultConnectTimeout, left);
+  }
+  return o;
+}
+
+void Run::add_stats(const aws::CallStats& s, std::uint64_t EmptyReport::*calls) {
+  std::lock_guard l(report_mu_);
+  report_.*calls += static_cast<std::uint64_t>(std::max(1, s.attempts));
+  report_.retries += static_cast<std::uint64_t>(s.retried);
+  report_.throttled += static_cast<std::uint64_t>(s.throttled);
+}
+
+// Throttles are retried here, quickly (they say nothing about reachability); any other retryable failure goes
+// through the client's configured policy (AWS_MAX_ATTEMPTS, retry mode), so an unreachable endpoint fails
+// within the standard budget.
+template <class Call>
+auto Run::read(Call&& call, std::uint64_t EmptyReport::*counter) -> decltype(call(aws::CallOptions{})) {
+  for (int attempt = 1;; ++attempt) {
+    aws::CallStats stats{};
+    auto o = call_options(&stats, 1);
+    if (!o) return make_error(kDeadlineReached, "no time left for the call", "");
+    auto r = call(*o);
+    add_stats(stats, counter);
+    if (r) return r;
+    if (aws::is_throttling(r.error())) {
+      if (attempt >= kMaxDeleteAttempts) return r;
+      {
+        std::lock_guard l(report_mu_);
+        ++report_.retries;
+      }
+      sleeper_.sleep_for(throttle_delay(attempt, random_));
+      continue;
+    }
+    if (!r.error().retryable) return r;
+    aws::CallStats more{};
+    auto configured = call_options(&more, std::nullopt);
+    if (!configured) return r;
+    auto again = call(*configured);
+    add_stats(more, counter);
+    return again;
+  }
+}
+
+Result<Page> Run::fetch_page(const std::optional<std::string>& token) {
+  Page page;
+  if (describe_ok_) {
+    // DescribeImages rather than ListImages while it is allowed: one entry per digest (ListImages gives one per
+    // tag, so fewer pages for tagged repositories) and each image's media type and subject, so indexes and
+    // referrers go first without a BatchGetImage per index.
+    const auto req = page_request<DescribeImagesRequest>(token);
+    auto r = read([&](const aws::CallOptions& o) { return client_.describe_images(req, o); }, &EmptyReport::list_calls);
+    if (r) {
+      page.entries.reserve(r->image_details.size());
+      for (auto& d : r->image_details) {
+        const bool first = is_index_media_type(d.image_manifest_media_type) || !d.subject_manifest_digest.empty();
+        page.entries.push_back(PageEntry{std::move(d.image_digest), first});
+      }
+      page.next_token = std::move(r->next_token);
+      std::lock_guard l(report_mu_);
+      report_.ordered_by_media_type = true;
+      return page;
+    }
+    // With no HTTP reply there is nothing DescribeImages-specific to fall back from: ListImages would fail the
+    // same way, after as many attempts again.
+    if (r.error().code == kRepositoryNotFound || r.error().code == kDeadlineReached || r.error().http_status == 0) {
+      return r.error();
+    }
+    Json::Value f(Json::objectValue);
+    f["error"] = r.error().describe();
+    log_.warn("DescribeImages failed; listing with ListImages and ordering indexes by ECR's refusals instead "
+              "(ecr:DescribeImages only saves those retries)", f);
+    describe_ok_ = false;
+    // Start the listing over: what was already queued is in the seen-set and is not queued twice.
+    return fetch_page(std::nullopt);
+  }
+  const auto req = page_request<ListImagesRequest>(token);
+  auto r = read([&](const aws::CallOptions& o) { return client_.list_images(req, o); }, &EmptyReport::list_calls);
+  if (!r) return r.error();
+  page.entries.reserve(r->image_ids.size());
+  for (auto& id : r->image_ids) page.entries.push_back(PageEntry{std::move(id.image_digest), false});
+  page.next_token = std::move(r->next_token);
+  return page;
+}
+
+void Run::feed(std::vector<PageEntry>& entries, bool last) {
+  std::vector<std::string> page_images;
+  for (auto& e : entries) {
+    if (e.digest.empty() || !seen_.insert(e.digest)) continue;  // one entry per tag: the digest goes once
+    ++listed_;
+    if (opts_.dry_run) {
+      std::lock_guard l(report_mu_);
+      if (report_.planned.size() < kMaxPlannedSamples) report_.planned.push_back(e.digest);
+      continue;
+    }
+    if (e.first) {
+      index_pending_.push_back(std::move(e.digest));
+      if (index_pending_.size() == kMaxBatchDeleteIds) submit(Batch{std::exchange(index_pending_, {}), 0, true});
+    } else {
+      page_images.push_back(std::move(e.digest));
+    }
+  }
+  // The page's indexes go before its images, even in a short batch: at most one extra call per page.
+  if (!index_pending_.empty()) submit(Batch{std::exchange(index_pending_, {}), 0, true});
+  for (auto& d : page_images) {
+    image_pending_.push_back(std::move(d));
+    if (image_pending_.size() == kMaxBatchDeleteIds) submit_pending_images();
+  }
+  if (last) submit_pending_images();
+}
+
+void Run::submit_pending_images() {
+  if (image_pending_.empty()) return;
+  std::uint64_t gate;
   {
-    std::lock_guard rl(report_mu_);
-    p.throttled = report_.throttled;
+    std::lock_guard l(q_mu_);
+    gate = first_submitted_;
   }
-  p.concurrency = controller_.limit();
-  return p;
+  submit(Batch{std::exchange(image_pending_, {}), gate, false});
 }
 
-void Run::progress(bool force) {
-  const SteadyTime now = clock_.monotonic();
-  if (!force && now - last_progress_ < opts_.progress_interval) return;
-  last_progress_ = now;
-  const EmptyProgress p = snapshot();
-  if (opts_.on_progress) opts_.on_progress(p);
-}
-
-Result<Listing> Run::list_all() {
-  Listing out;
-  std::unordered_set<std::string> seen;
-  std::unordered_set<std::string> tagged;
-  ListImagesRequest req;
-  req.repository_name = opts_.repository;
-  req.registry_id = opts_.registry_id;
-  req.max_results = kMaxListImagesResults;
-  // Any number of pages: the loop ends only when ECR stops returning nextToken.
-  while (true) {
-    aws::CallStats stats{};
-    aws::CallOptions call;
-    call.stats = &stats;
-    call.max_attempts = kMaxReadAttempts;
-    auto page = client_.list_images(req, call);
-    add_stats(report_, stats, &EmptyReport::list_calls);
-    if (!page) return page.error();
-    for (auto& id : page->image_ids) {
-      if (id.image_digest.empty()) continue;  // the planner reports these; we cannot delete them by digest
-      if (seen.insert(id.image_digest).second) out.digests.push_back(id.image_digest);
-      if (!id.image_tag.empty() && tagged.insert(id.image_digest).second) out.tagged_digests.push_back(id.image_digest);
-      out.image_ids.push_back(std::move(id));
-    }
-    listed_ = out.digests.size();
+void Run::submit(Batch batch) {
+  std::unique_lock l(q_mu_);
+  while (queue_.size() >= kMaxQueuedBatches) {
+    idle_cv_.wait_for(l, opts_.progress_interval, [&] { return queue_.size() < kMaxQueuedBatches; });
+    l.unlock();
     progress(false);
-    if (!page->next_token) break;
-    req.next_token = std::move(page->next_token);
+    l.lock();
   }
-  return out;
+  if (batch.first) ++first_submitted_;
+  queue_.push_back(std::move(batch));
+  l.unlock();
+  work_cv_.notify_all();
 }
 
-// Indexes are nearly always tagged and their per-platform children untagged (ecr-api.md §3), so describing the
-// tagged digests finds them at ceil(tagged/100) DescribeImages calls instead of one per 100 of everything. An
-// untagged index still works out: its children fail with ImageReferencedByManifestList and go in a later wave.
-Result<ImageRelations> Run::relations_for(const Listing& listing) {
-  // The DescribeImages calls are independent reads, so they run side by side like the deletes: one at a time
-  // they were the longest part of a pass (61 round trips for 10,000 tagged images, against 101 deletes 8 wide).
-  // Replies are kept per chunk and merged in listing order, so the result does not depend on timing.
-  struct Described {
-    std::optional<Result<DescribeImagesResponse>> reply;
-    aws::CallStats stats{};
-  };
-  const std::size_t n = listing.tagged_digests.size();
-  std::vector<Described> described((n + kMaxImageIdsPerCall - 1) / kMaxImageIdsPerCall);
-  auto describe = [&](std::size_t c) {
-    DescribeImagesRequest req;
-    req.repository_name = opts_.repository;
-    req.registry_id = opts_.registry_id;
-    const std::size_t end = std::min(n, (c + 1) * kMaxImageIdsPerCall);
-    for (std::size_t j = c * kMaxImageIdsPerCall; j < end; ++j) {
-      req.image_ids.push_back(ImageId{listing.tagged_digests[j], ""});
-    }
-    aws::CallOptions call;
-    call.stats = &described[c].stats;
-    call.max_attempts = kMaxReadAttempts;
-    auto reply = client_.describe_images(req, call);
-    if (reply) {
-      // Only indexes and referrers (a subject) shape the plan: drop the rest now, so a large repository's
-      // details are not held twice while the chunks are merged.
-      std::erase_if(reply->image_details, [](const ImageDetail& d) {
-        return !is_index_media_type(d.image_manifest_media_type) && d.subject_manifest_digest.empty() &&
-               d.child_digests.empty();
-      });
-    }
-    described[c].reply = std::move(reply);
-  };
-  const std::size_t workers =
-      std::min(described.size(), static_cast<std::size_t>(std::clamp(opts_.max_concurrency, 1, kMaxWorkers)));
-  if (workers <= 1) {
-    for (std::size_t c = 0; c < described.size(); ++c) describe(c);
-  } else {
-    std::atomic<std::size_t> next{0};
-    std::vector<std::jthread> threads;
-    threads.reserve(workers);
-    for (std::size_t w = 0; w < workers; ++w) {
-      threads.emplace_back([&] {
-        for (std::size_t c = next++; c < described.size(); c = next++) describe(c);
-      });
-    }
-    threads.clear();  // joins
+void Run::drain() {
+  std::unique_lock l(q_mu_);
+  while (!(queue_.empty() && busy_ == 0)) {
+    // Progress comes from this (the caller's) thread only, so on_progress needs no locking of its own.
+    idle_cv_.wait_for(l, opts_.progress_interval, [&] { return queue_.empty() && busy_ == 0; });
+    l.unlock();
+    progress(false);
+    l.lock();
   }
+}
 
-  std::vector<ImageDetail> details;
-  std::vector<std::string> indexes;
-  for (auto& [reply, stats] : described) {
-    add_stats(report_, stats, &EmptyReport::describe_calls);
-    if (!*reply) {
-      // An image deleted since the listing fails the whole call; ordering is an optimisation, so go on.
-      if (reply->error().code == kImageNotFound) continue;
-      return reply->error();
+// Ids refused while an index still held them go again once everything else queued is done; a round that frees
+// nothing will not free anything on a second try, and the next listing decides.
+bool Run::retry_carried() {
+  while (!stop_ && !deadline_hit_) {
+    std::vector<std::string> carry;
+    {
+      std::lock_guard l(report_mu_);
+      carry.swap(carry_);
     }
-    for (auto& d : (*reply)->image_details) {
-      if (is_index_media_type(d.image_manifest_media_type)) indexes.push_back(d.image_digest);
-      details.push_back(std::move(d));
+    if (carry.empty()) return true;
+    const std::uint64_t before = deleted_ + gone_;
+    {
+      std::lock_guard l(report_mu_);
+      report_.retries += (carry.size() + kMaxBatchDeleteIds - 1) / kMaxBatchDeleteIds;
+    }
+    for (std::size_t i = 0; i < carry.size(); i += kMaxBatchDeleteIds) {
+      const auto end = std::min(carry.size(), i + kMaxBatchDeleteIds);
+      submit(Batch{std::vector<std::string>(std::make_move_iterator(carry.begin() + static_cast<std::ptrdiff_t>(i)),
+                                            std::make_move_iterator(carry.begin() + static_cast<std::ptrdiff_t>(end))),
+                   0, false});
+    }
+    drain();
+    if (deleted_ + gone_ == before) {
+      std::lock_guard l(report_mu_);
+      carry_.clear();  // the re-list finds them
+      return false;
     }
   }
-  if (!indexes.empty()) {
-    aws::CallStats stats{};
-    aws::CallOptions call;
-    call.stats = &stats;
-    call.max_attempts = kMaxReadAttempts;
-    auto children = client_.index_children(opts_.repository, opts_.registry_id, indexes, call);
-    add_stats(report_, stats, &EmptyReport::describe_calls);
-    if (!children) return children.error();
-    std::unordered_map<std::string, std::vector<std::string>> by_digest(children->begin(), children->end());
-    for (auto& d : details) {
-      if (auto it = by_digest.find(d.image_digest); it != by_digest.end()) d.child_digests = it->second;
+  return false;
+}
+
+void Run::worker() {
+  while (true) {
+    Batch batch;
+    {
+      std::unique_lock l(q_mu_);
+      auto ready = [&] {
+        return std::find_if(queue_.begin(), queue_.end(), [&](const Batch& b) { return b.gate <= first_done_; });
+      };
+      work_cv_.wait(l, [&] { return closing_ || ready() != queue_.end(); });
+      auto it = ready();
+      if (it == queue_.end()) return;  // closing, nothing left
+      batch = std::move(*it);
+      queue_.erase(it);
+      ++busy_;
+    }
+    // Whatever happens below, the batch counts as done and its slot in the pool is freed.
+    struct Done {
+      Run* run;
+      bool first;
+      ~Done() {
+        {
+          std::lock_guard l(run->q_mu_);
+          --run->busy_;
+          if (first) ++run->first_done_;
+        }
+        run->work_cv_.notify_all();
+        run->idle_cv_.notify_all();
+      }
+    } done{this, batch.first};
+    try {
+      delete_batch(batch);
+    } catch (const std::exception& e) {
+      // Nothing below throws by contract; if something does, the run stops with what it said instead of the
+      // exception ending the process from a worker thread.
+      note_fatal(make_error("InternalError", e.what(), context("BatchDeleteImage")));
+    } catch (...) {
+      note_fatal(make_error("InternalError", "unknown exception", context("BatchDeleteImage")));
     }
   }
-  return relations_from_details(details);
+}
+
+void Run::note_fatal(Error e) {
+  std::lock_guard l(report_mu_);
+  if (!fatal_) fatal_ = std::move(e);
+  stop_ = true;
 }
 
 void Run::record_failure(const ImageFailure& f) {
@@ -357,52 +633,43 @@ void Run::record_failure(const ImageFailure& f) {
   }
 }
 
-void Run::delete_batch(const std::vector<ImageId>& ids, WaveOutcome& out, std::mutex& out_mu) {
+void Run::delete_batch(const Batch& batch) {
   BatchDeleteImageRequest req;
   req.repository_name = opts_.repository;
   req.registry_id = opts_.registry_id;
-  req.image_ids = ids;
+  req.image_ids.reserve(batch.digests.size());
+  for (const auto& d : batch.digests) req.image_ids.push_back(ImageId{d, ""});
+  const auto give_up = [&](bool deadline) {
+    unstarted_ += batch.digests.size();
+    if (deadline) deadline_hit_ = true;
+  };
+  bool configured_policy = false;  // after a non-throttle failure, the client's retry policy takes over
   for (int attempt = 1;; ++attempt) {
-    if (stop_) {
-      std::lock_guard l(out_mu);
-      out.unstarted += ids.size();
-      return;
-    }
-    if (deadline_passed()) {
-      std::lock_guard l(out_mu);
-      out.unstarted += ids.size();
-      out.deadline_hit = true;
-      return;
-    }
-    const auto ticket = controller_.acquire();
+    if (stop_) return give_up(false);
+    if (deadline_passed()) return give_up(true);
     aws::CallStats stats{};
-    aws::CallOptions call;
-    call.stats = &stats;
-    call.max_attempts = 1;  // our loop owns the retries so every throttle reaches the controller
-    auto r = client_.batch_delete_image(req, call);
-    {
-      std::lock_guard l(report_mu_);
-      report_.delete_calls += static_cast<std::uint64_t>(std::max(1, stats.attempts));
-    }
+    auto call = call_options(&stats, configured_policy ? std::nullopt : std::optional<int>(1));
+    if (!call) return give_up(true);
+    auto ticket = controller_.acquire();
+    auto r = client_.batch_delete_image(req, *call);
+    add_stats(stats, &EmptyReport::delete_calls);
     if (r) {
       controller_.on_success(ticket);
-      std::unordered_set<std::string> deleted;
+      std::unordered_set<std::string_view> deleted;
       for (const auto& id : r->image_ids) {
         if (!id.image_digest.empty()) deleted.insert(id.image_digest);
       }
-      std::lock_guard l(out_mu);
-      std::lock_guard rl(report_mu_);
-      out.deleted += deleted.size();
-      deleted_live_ += deleted.size();
+      deleted_ += deleted.size();
+      std::lock_guard l(report_mu_);
       for (const auto& f : r->failures) {
         switch (classify_delete_failure(f.failure_code)) {
-          case DeleteFailureDisposition::already_gone: ++out.gone; break;
+          case DeleteFailureDisposition::already_gone: ++gone_; break;
           case DeleteFailureDisposition::retry_next_pass:
           case DeleteFailureDisposition::retry:
-            if (!f.image_id.image_digest.empty()) out.carry.push_back(ImageId{f.image_id.image_digest, ""});
+            if (!f.image_id.image_digest.empty()) carry_.push_back(f.image_id.image_digest);
             break;
           case DeleteFailureDisposition::permanent:
-            ++out.permanent;
+            ++permanent_;
             record_failure(f);
             break;
         }
@@ -417,98 +684,100 @@ void Run::delete_batch(const std::vector<ImageId>& ids, WaveOutcome& out, std::m
     } else {
       controller_.on_error(ticket);
     }
-    {
-      std::lock_guard rl(report_mu_);
-      if (throttled) ++report_.throttled;
-    }
-    if (is_repository_missing(e)) {
-      std::lock_guard l(out_mu);
-      out.repository_missing = true;
+    if (e.code == kRepositoryNotFound) {
+      repository_missing_ = true;
       stop_ = true;
-      return;
+      return give_up(false);
     }
-    if (!(throttled || e.retryable) || attempt >= kMaxDeleteAttempts) {
+    // A call cut short by the deadline did nothing we can count; the next invocation's listing will tell.
+    if (deadline_passed() && (throttled || e.retryable)) return give_up(true);
+    const bool retry = throttled ? attempt < kMaxThrottledDeleteAttempts : (e.retryable && !configured_policy);
+    if (!retry) {
       if (e.context.empty()) e.context = context("BatchDeleteImage");
-      if (attempt >= kMaxDeleteAttempts && (throttled || e.retryable)) {
-        e.message += " (gave up after " + std::to_string(attempt) + " attempts)";
-      }
-      std::lock_guard l(out_mu);
-      if (!out.fatal) out.fatal = std::move(e);
-      stop_ = true;
-      return;
+      if (throttled) e.message += " (gave up after " + std::to_string(attempt) + " throttled attempts)";
+      give_up(false);
+      return note_fatal(std::move(e));
     }
     {
-      std::lock_guard rl(report_mu_);
+      std::lock_guard l(report_mu_);
       ++report_.retries;
     }
-    sleeper_.sleep_for(retry_delay(attempt, throttled, random_));
-  }
-}
-
-WaveOutcome Run::run_wave(const std::vector<std::vector<ImageId>>& batches) {
-  WaveOutcome out;
-  std::mutex out_mu;
-  std::mutex queue_mu;
-  std::size_t next = 0;
-  std::condition_variable done_cv;
-  int running = 0;
-
-  auto worker = [&] {
-    while (true) {
-      std::size_t i;
-      {
-        std::lock_guard l(queue_mu);
-        if (next >= batches.size()) break;
-        i = next++;
-      }
-      try {
-        delete_batch(batches[i], out, out_mu);
-      } catch (const std::exception& ex) {
-        // Nothing below throws by contract; if something does, stop the run with what it said rather than let
-        // the exception end the process from a worker thread.
-        std::lock_guard l(out_mu);
-        if (!out.fatal) out.fatal = make_error("InternalError", ex.what(), context("BatchDeleteImage"));
-        stop_ = true;
-      }
-    }
-    std::lock_guard l(queue_mu);
-    --running;
-    done_cv.notify_all();
-  };
-
-  const int workers = static_cast<int>(
-      std::min<std::size_t>(batches.size(), static_cast<std::size_t>(std::clamp(opts_.max_concurrency, 1, kMaxWorkers))));
-  std::vector<std::jthread> threads;
-  threads.reserve(static_cast<std::size_t>(workers));
-  {
-    std::lock_guard l(queue_mu);
-    running = workers;
-  }
-  for (int w = 0; w < workers; ++w) threads.emplace_back(worker);
-  {
-    std::unique_lock l(queue_mu);
-    while (running > 0) {
-      // Progress comes from this (the caller's) thread only, so on_progress needs no locking of its own.
-      done_cv.wait_for(l, opts_.progress_interval, [&] { return running == 0; });
-      l.unlock();
-      progress(false);
-      l.lock();
+    if (throttled) {
+      sleeper_.sleep_for(throttle_delay(attempt, random_));
+    } else {
+      configured_policy = true;
     }
   }
-  threads.clear();  // joins
-  return out;
 }
 
-std::vector<std::vector<ImageId>> chunk(const std::vector<ImageId>& ids) {
-  std::vector<std::vector<ImageId>> out;
-  for (std::size_t i = 0; i < ids.size(); i += kMaxBatchDeleteIds) {
-    out.emplace_back(ids.begin() + static_cast<std::ptrdiff_t>(i),
-                     ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), i + kMaxBatchDeleteIds)));
+void Run::stop_workers() {
+  {
+    std::lock_guard l(q_mu_);
+    closing_ = true;
   }
-  return out;
+  work_cv_.notify_all();
+  workers_.clear();  // joins
 }
 
-Result<EmptyReport> Run::run() {
+EmptyProgress Run::snapshot() const {
+  EmptyProgress p;
+  p.deleted = deleted_;
+  p.listed = listed_;
+  const std::uint64_t done_this_pass = deleted_ - pass_base_deleted_ + gone_ - pass_base_gone_;
+  p.known_total = p.deleted + (p.listed > done_this_pass ? p.listed - done_this_pass : 0);
+  p.total_final = listing_done_;
+  p.batches_done = batches_done_;
+  {
+    std::lock_guard rl(report_mu_);
+    p.throttled = report_.throttled;
+  }
+  const double seconds = duration<double>(clock_.monotonic() - started_).count();
+  p.rate = seconds > 0 ? static_cast<double>(p.deleted) / seconds : 0.0;
+  p.pacing = controller_.rate();
+  p.concurrency = controller_.limit();
+  return p;
+}
+
+void Run::progress(bool force) {
+  const SteadyTime now = clock_.monotonic();
+  if (!force && now - last_progress_ < opts_.progress_interval) return;
+  last_progress_ = now;
+  if (opts_.on_progress) opts_.on_progress(snapshot());
+}
+
+Result<EmptyReport> Run::finish() {
+  stop_workers();
+  std::lock_guard l(report_mu_);
+  report_.deleted = opts_.dry_run ? report_.deleted : deleted_.load();
+  report_.elapsed = duration_cast<milliseconds>(clock_.monotonic() - started_);
+  Json::Value f(Json::objectValue);
+  f["deleted"] = Json::UInt64(report_.deleted);
+  f["remaining"] = Json::UInt64(report_.remaining);
+  f["complete"] = report_.complete;
+  f["repository_missing"] = report_.repository_missing;
+  f["deadline_reached"] = report_.deadline_reached;
+  f["stalled"] = report_.stalled;
+  f["list_calls"] = Json::UInt64(report_.list_calls);
+  f["delete_calls"] = Json::UInt64(report_.delete_calls);
+  f["describe_calls"] = Json::UInt64(report_.describe_calls);
+  f["retries"] = Json::UInt64(report_.retries);
+  f["throttled"] = Json::UInt64(report_.throttled);
+  f["ordered_by_media_type"] = report_.ordered_by_media_type;
+  f["duration_ms"] = Json::Int64(report_.elapsed.count());
+  log_.info(opts_.dry_run ? "dry run planned" : "emptying finished", f);
+  return report_;
+}
+
+Result<EmptyReport> Run::fail(Error e) {
+  stop_workers();
+  Json::Value f(Json::objectValue);
+  f["error"] = e.describe();
+  f["deleted"] = Json::UInt64(deleted_.load());
+  log_.error("emptying failed", f);
+  return e;
+}
+
+Result<EmptyReport> Run::run_empty() {
   {
     Json::Value f(Json::objectValue);
     f["dry_run"] = opts_.dry_run;
@@ -516,133 +785,138 @@ Result<EmptyReport> Run::run() {
     if (opts_.registry_id) f["registry_id"] = *opts_.registry_id;
     log_.info("emptying repository", f);
   }
-  auto finish = [&]() -> Result<EmptyReport> {
-    report_.elapsed = duration_cast<milliseconds>(clock_.monotonic() - started_);
-    progress(true);
-    Json::Value f(Json::objectValue);
-    f["deleted"] = Json::UInt64(report_.deleted);
-    f["remaining"] = Json::UInt64(report_.remaining);
-    f["complete"] = report_.complete;
-    f["repository_missing"] = report_.repository_missing;
-    f["deadline_reached"] = report_.deadline_reached;
-    f["stalled"] = report_.stalled;
-    f["list_calls"] = Json::UInt64(report_.list_calls);
-    f["delete_calls"] = Json::UInt64(report_.delete_calls);
-    f["describe_calls"] = Json::UInt64(report_.describe_calls);
-    f["retries"] = Json::UInt64(report_.retries);
-    f["throttled"] = Json::UInt64(report_.throttled);
-    f["duration_ms"] = Json::Int64(report_.elapsed.count());
-    log_.info(opts_.dry_run ? "dry run planned" : "emptying finished", f);
-    return report_;
-  };
-  auto fatal = [&](Error e) -> Result<EmptyReport> {
-    Json::Value f(Json::objectValue);
-    f["error"] = e.describe();
-    f["deleted"] = Json::UInt64(report_.deleted);
-    log_.error("emptying failed", f);
-    return e;
-  };
-
   for (int pass = 1;; ++pass) {
-    auto listing = list_all();
-    if (!listing) {
-      if (is_repository_missing(listing.error())) {
-        report_.repository_missing = true;
-        report_.remaining = 0;
-        return finish();
-      }
-      return fatal(std::move(listing).error());
-    }
-    const std::uint64_t listed = listing->digests.size();
-    report_.remaining = listed;
-    if (listed == 0) {
-      report_.complete = true;
-      return finish();
-    }
-    if (!opts_.dry_run && deadline_passed()) {
-      report_.deadline_reached = true;
-      return finish();
-    }
-    if (pass > kMaxPasses) {
-      Json::Value f(Json::objectValue);
-      f["passes"] = kMaxPasses;
-      f["remaining"] = Json::UInt64(listed);
-      log_.warn("images keep appearing; giving up after the maximum number of passes", f);
-      return finish();
-    }
-
-    auto relations = relations_for(*listing);
-    if (!relations) {
-      if (is_repository_missing(relations.error())) {
-        report_.repository_missing = true;
-        report_.remaining = 0;
-        return finish();
-      }
-      return fatal(std::move(relations).error());
-    }
-    const DeletionPlan plan = plan_deletion(listing->image_ids, *relations);
-
-    if (opts_.dry_run) {
-      for (const auto& img : plan.images) {
-        if (report_.planned.size() >= kMaxPlannedSamples) break;
-        report_.planned.push_back(img.image_digest);
-      }
-      report_.deleted = plan.image_count();
-      return finish();
-    }
-
-    Json::Value pf(Json::objectValue);
-    pf["pass"] = pass;
-    pf["listed"] = Json::UInt64(listed);
-    pf["waves"] = Json::UInt64(plan.waves.size());
-    pf["batches"] = Json::UInt64(plan.batch_count());
-    log_.info("deleting", pf);
-
-    std::uint64_t pass_deleted = 0, pass_gone = 0;
-    bool deadline_hit = false;
-    std::vector<ImageId> carry;
-    for (std::size_t w = 0; w < plan.waves.size() || !carry.empty(); ++w) {
-      std::vector<std::vector<ImageId>> batches;
-      if (w < plan.waves.size()) {
-        for (const auto& b : plan.waves[w].batches) batches.push_back(b.image_ids);
-      }
-      // Images an index still held go after the wave that deleted (or tried to delete) the index.
-      const bool carry_only = w >= plan.waves.size();
-      for (auto& b : chunk(carry)) batches.push_back(std::move(b));
-      if (!carry.empty()) {
-        std::lock_guard rl(report_mu_);
-        report_.retries += (carry.size() + kMaxBatchDeleteIds - 1) / kMaxBatchDeleteIds;
-      }
-      carry.clear();
-      WaveOutcome o = run_wave(batches);
-      pass_deleted += o.deleted;
-      pass_gone += o.gone;
-      report_.deleted += o.deleted;
-      if (o.fatal) return fatal(std::move(*o.fatal));
-      if (o.repository_missing) {
-        report_.repository_missing = true;
-        report_.remaining = 0;
-        return finish();
-      }
-      if (o.deadline_hit) {
-        deadline_hit = true;
+    seen_.clear();
+    listed_ = 0;
+    listing_done_ = false;
+    pass_base_deleted_ = deleted_;
+    pass_base_gone_ = gone_;
+    const std::uint64_t unstarted_before = unstarted_;
+    std::optional<std::string> token;
+    std::optional<Error> list_error;
+    while (!stop_) {
+      if (!opts_.dry_run && deadline_passed()) {
+        deadline_hit_ = true;
         break;
       }
-      carry = std::move(o.carry);
-      // A wave of retried children that freed nothing will not free anything on a second try in this pass;
-      // the next listing decides.
-      if (carry_only && o.deleted == 0 && o.gone == 0) break;
+      auto page = fetch_page(token);
+      if (!page) {
+        // A listing cut short by the call deadline is the deadline, not a failure: the next invocation goes on.
+        if (page.error().code == kDeadlineReached || (opts_.deadline && deadline_passed() && page.error().retryable)) {
+          deadline_hit_ = true;
+        } else {
+          list_error = std::move(page).error();
+        }
+        break;
+      }
+      const bool last = !page->next_token;
+      feed(page->entries, last);
+      progress(false);
+      if (last) {
+        listing_done_ = true;
+        break;
+      }
+      token = std::move(page->next_token);
     }
-    report_.remaining = listed - std::min(listed, pass_deleted + pass_gone);
-    if (deadline_hit) {
-      report_.deadline_reached = true;
+    if (!listing_done_) image_pending_.clear();  // never queued: the next invocation's listing finds them
+    drain();
+    if (listing_done_ && !list_error) retry_carried();
+
+    if (list_error && list_error->code == kRepositoryNotFound) repository_missing_ = true;
+    if (repository_missing_) {
+      {
+        std::lock_guard l(report_mu_);
+        report_.repository_missing = true;
+        report_.remaining = 0;
+      }
       return finish();
     }
-    if (pass_deleted == 0 && pass_gone == 0) {
-      report_.stalled = true;
-      return finish();
+    if (list_error) return fail(std::move(*list_error));
+    {
+      std::unique_lock l(report_mu_);
+      if (fatal_) {
+        Error e = *fatal_;
+        l.unlock();
+        return fail(std::move(e));
+      }
+    }
+    const std::uint64_t listed = listed_;
+    const std::uint64_t done = deleted_ - pass_base_deleted_ + gone_ - pass_base_gone_;
+    bool end = true;
+    bool too_many_passes = false;
+    {
+      std::lock_guard l(report_mu_);
+      report_.remaining = listed - std::min(listed, done);
+      if (opts_.dry_run) {
+        report_.deleted = listed;
+        report_.remaining = listed;
+      } else if (listing_done_ && listed == 0) {
+        report_.complete = true;
+      } else if (deadline_hit_ || unstarted_ > unstarted_before) {
+        report_.deadline_reached = true;
+      } else if (done == 0) {
+        report_.stalled = true;
+      } else if (pass >= kMaxPasses) {
+        too_many_passes = true;
+      } else {
+        end = false;
+      }
+    }
+    if (too_many_passes) {
+      Json::Value f(Json::objectValue);
+      f["passes"] = kMaxPasses;
+      f["remaining"] = Json::UInt64(listed - std::min(listed, done));
+      log_.warn("images keep appearing; giving up after the maximum number of passes", f);
+    }
+    if (end) return finish();
+  }
+}
+
+Result<EmptyReport> Run::run_given(std::span<const ImageId> images) {
+  {
+    Json::Value f(Json::objectValue);
+    f["dry_run"] = opts_.dry_run;
+    f["images"] = Json::UInt64(images.size());
+    log_.info("deleting chosen images", f);
+  }
+  std::vector<PageEntry> chunk;
+  for (std::size_t i = 0; i < images.size() && !stop_; i += static_cast<std::size_t>(kMaxListImagesResults)) {
+    if (!opts_.dry_run && deadline_passed()) {
+      deadline_hit_ = true;
+      break;
+    }
+    const std::size_t end = std::min(images.size(), i + static_cast<std::size_t>(kMaxListImagesResults));
+    chunk.clear();
+    for (std::size_t j = i; j < end; ++j) chunk.push_back(PageEntry{images[j].image_digest, false});
+    feed(chunk, end == images.size());
+    progress(false);
+  }
+  listing_done_ = true;
+  drain();
+  retry_carried();
+  {
+    std::unique_lock l(report_mu_);
+    if (fatal_) {
+      Error e = *fatal_;
+      l.unlock();
+      return fail(std::move(e));
     }
   }
+  {
+    std::lock_guard l(report_mu_);
+    const std::uint64_t listed = listed_;
+    const std::uint64_t done = deleted_ + gone_;
+    report_.repository_missing = repository_missing_;
+    report_.remaining = repository_missing_ ? 0 : listed - std::min(listed, done);
+    if (opts_.dry_run) {
+      report_.deleted = listed;
+      report_.remaining = listed;
+    } else {
+      report_.deadline_reached = deadline_hit_;
+      report_.complete = report_.remaining == 0;
+    }
+  }
+  return finish();
 }
 
 }  // namespace
@@ -650,7 +924,13 @@ Result<EmptyReport> Run::run() {
 Result<EmptyReport> empty_repository(EcrClient& client, const EmptyOptions& options, const Clock& clock,
                                      Sleeper& sleeper, Random& random, Logger& logger) {
   Run run(client, options, clock, sleeper, random, logger);
-  return run.run();
+  return run.run_empty();
+}
+
+Result<EmptyReport> delete_images(EcrClient& client, const EmptyOptions& options, std::span<const ImageId> images,
+                                  const Clock& clock, Sleeper& sleeper, Random& random, Logger& logger) {
+  Run run(client, options, clock, sleeper, random, logger);
+  return run.run_given(images);
 }
 
 }  // namespace ecrs::ecr

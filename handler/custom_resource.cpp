@@ -60,12 +60,15 @@ Budget compute_budget(std::optional<system_clock::time_point> deadline, system_c
   if (!deadline) return b;
   b.deadline = deadline;
   auto remaining = std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(*deadline - now));
-  auto reserve = std::max(config.min_reserve,
-                          milliseconds(static_cast<long long>(static_cast<double>(remaining.count()) * config.reserve_fraction)));
+  const auto proportional =
+      milliseconds(static_cast<long long>(static_cast<double>(remaining.count()) * config.reserve_fraction));
+  const auto reserve =
+      std::max(config.min_reserve, std::min(proportional, worst_case_duration(config.put_policy) + kRuntimeReplyMargin));
   b.work_until = *deadline - reserve;
-  // The executor checks its deadline between calls; a call in flight may overrun it. The watchdog gives it half
-  // the reserve, keeping the other half for the response PUT.
-  b.abandon_at = *deadline - reserve / 2;
+  // Calls started before work_until may finish in the first half of the reserve; their timeouts are cut to it.
+  b.calls_until = *deadline - reserve / 2;
+  // The watchdog is the last resort behind those timeouts: it fires only if a call ignored its own.
+  b.abandon_at = *deadline - reserve / 2 + reserve / 8;
   return b;
 }
 
@@ -258,10 +261,13 @@ cfn::CustomResourceOutcome CustomResourceFlow::run_delete(const Json::Value& eve
   options.dry_run = props.dry_run;
   options.max_concurrency = config_.concurrency;
   options.deadline = budget.work_until;
+  options.call_deadline = budget.calls_until;
   Logger progress_log = log;
   options.on_progress = [progress_log](const ecr::EmptyProgress& p) mutable {
     progress_log.info("progress", fields({{"deleted", static_cast<Json::UInt64>(p.deleted)},
                                           {"listed", static_cast<Json::UInt64>(p.listed)},
+                                          {"known_total", static_cast<Json::UInt64>(p.known_total)},
+                                          {"rate_per_s", p.rate},
                                           {"batches_done", static_cast<Json::UInt64>(p.batches_done)},
                                           {"throttled", static_cast<Json::UInt64>(p.throttled)},
                                           {"concurrency", p.concurrency}}));

@@ -1013,6 +1013,22 @@ std::string make_request_id(Random& random) {
   return buf;
 }
 
+// What ECR answers a role whose policy lacks the action: HTTP 400, AccessDeniedException, and IAM's sentence naming
+// the principal, the action and the repository ARN (as seen in the field: "User: arn:aws:sts::...:assumed-role/R/S
+// is not authorized to perform: ecr:DescribeImages on resource: arn:aws:ecr:...:repository/NAME because no
+// identity-based policy allows the ecr:DescribeImages action").
+EcrReply EcrService::access_denied(const std::string& operation, const Json::Value& input) const {
+  const std::string account = get_string(input, "registryId").value_or(state_.account_id());
+  const std::string name = get_string(input, "repositoryName").value_or("*");
+  const std::string resource =
+      name == "*" ? "*" : repository_arn(state_.region(), account, name);
+  const std::string action = "ecr:" + operation;
+  return fail("AccessDeniedException", "User: arn:aws:sts::" + state_.account_id() +
+                                           ":assumed-role/ecr-sweeper/localaws is not authorized to perform: " +
+                                           action + " on resource: " + resource +
+                                           " because no identity-based policy allows the " + action + " action");
+}
+
 EcrService::EcrService(EcrState& state, VerifierOptions auth, FaultInjector& faults, Metrics& metrics,
                        const Clock& clock, Random& request_ids, DelayedResponder delayed)
     : state_(state),
@@ -1071,6 +1087,10 @@ bool EcrService::handle(const HttpRequest& req, const Responder& respond) {
       return true;
     }
     input = std::move(*parsed);
+  }
+  if (faults_.denied(operation)) {
+    finish(access_denied(operation, input));
+    return true;
   }
   if (auto fault = faults_.decide(operation)) {
     finish(fail(fault->error_code, fault->message, fault->http_status));

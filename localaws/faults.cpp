@@ -19,16 +19,18 @@ std::optional<FaultDecision> FaultInjector::decide(const std::string& operation)
   }
   auto b = buckets_.find(operation);
   if (b != buckets_.end() && b->second.rate > 0) {
-    // A bucket of one second's worth of tokens: a client may burst N calls, then sustains N per second.
+    // By default a bucket of one second's worth of tokens: a client may burst N calls, then sustains N per
+    // second. A set burst B caps the bucket at B tokens, so only the sustained rate gets through after it.
     Bucket& bucket = b->second;
+    const double capacity = bucket.burst > 0 ? std::max(1.0, bucket.burst) : std::max(1.0, bucket.rate);
     const auto now = clock_.monotonic();
     if (!bucket.primed) {
-      bucket.tokens = std::max(1.0, bucket.rate);
+      bucket.tokens = capacity;
       bucket.last = now;
       bucket.primed = true;
     }
     const double elapsed = std::chrono::duration<double>(now - bucket.last).count();
-    bucket.tokens = std::min(std::max(1.0, bucket.rate), bucket.tokens + elapsed * bucket.rate);
+    bucket.tokens = std::min(capacity, bucket.tokens + elapsed * bucket.rate);
     bucket.last = now;
     if (bucket.tokens < 1.0) return FaultDecision{400, "ThrottlingException", "Rate exceeded"};
     bucket.tokens -= 1.0;
@@ -52,6 +54,25 @@ void FaultInjector::add_fault(FaultRule rule) {
 void FaultInjector::set_tps(const std::string& operation, double calls_per_second) {
   std::lock_guard lock(mu_);
   buckets_[operation] = Bucket{calls_per_second};
+}
+
+void FaultInjector::set_tps(const std::string& operation, double calls_per_second, double burst) {
+  std::lock_guard lock(mu_);
+  Bucket b;
+  b.rate = calls_per_second;
+  b.burst = burst;
+  buckets_[operation] = b;
+}
+
+void FaultInjector::deny(std::string operation) {
+  std::lock_guard lock(mu_);
+  denied_.push_back(std::move(operation));
+}
+
+bool FaultInjector::denied(const std::string& operation) const {
+  std::lock_guard lock(mu_);
+  return std::any_of(denied_.begin(), denied_.end(),
+                     [&](const std::string& d) { return d == operation || d == "*"; });
 }
 
 void FaultInjector::set_latency(std::string operation, std::chrono::milliseconds latency) {

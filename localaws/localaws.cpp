@@ -110,7 +110,14 @@ struct LocalAws::Impl {
         cloudformation_svc(stacks, principals, options.region, clock, request_ids),
         // The Runtime API comes before Lambda management: it claims only .../functions/{name}/invocations.
         services{&sso_svc, &admin, &s3, &runtime, &ecr, &ecs_svc, &apprunner_svc, &lambda_svc, &sts_svc, &ec2_svc,
-                 &cloudformation_svc} {}
+                 &cloudformation_svc} {
+    for (const auto& [op, burst] : options.tps_burst) {
+      auto rate = options.tps.find(op);
+      if (rate != options.tps.end()) faults.set_tps(op, rate->second, burst);
+    }
+    for (const auto& op : options.deny) faults.deny(op);
+    if (options.latency_ms > 0) faults.set_latency("*", std::chrono::milliseconds(options.latency_ms));
+  }
 
   void dispatch(HttpRequest req, Responder respond) {
     Responder stamped = [this, respond = std::move(respond)](HttpResponse res) {
@@ -190,6 +197,10 @@ void LocalAws::set_latency(std::string operation, std::chrono::milliseconds late
 void LocalAws::set_tps(const std::string& operation, double calls_per_second) {
   impl_->faults.set_tps(operation, calls_per_second);
 }
+void LocalAws::set_tps(const std::string& operation, double calls_per_second, double burst) {
+  impl_->faults.set_tps(operation, calls_per_second, burst);
+}
+void LocalAws::deny(std::string operation) { impl_->faults.deny(std::move(operation)); }
 void LocalAws::on_call(std::string operation, std::function<void(EcrState&)> hook) {
   impl_->faults.on_call(std::move(operation), std::move(hook));
 }

@@ -210,10 +210,15 @@ cfn::HookResponse HookFlow::decide(const cfn::HookRequest& request, std::optiona
   options.repository = done.repository;
   options.max_concurrency = config_.concurrency;
   options.deadline = work_until(start, deadline);
+  // Calls started before the work stops may use half the reply's reserve; their timeouts are cut to it.
+  options.call_deadline = *options.deadline + config_.reply_reserve / 2;
   options.on_progress = [&rlog](const ecr::EmptyProgress& p) {
     Json::Value f(Json::objectValue);
     f["deleted"] = Json::UInt64(p.deleted);
     f["listed"] = Json::UInt64(p.listed);
+    f["known_total"] = Json::UInt64(p.known_total);
+    f["rate_per_s"] = p.rate;
+    f["throttled"] = Json::UInt64(p.throttled);
     f["concurrency"] = p.concurrency;
     rlog.info("emptying", f);
   };

@@ -12,7 +12,7 @@ using namespace std::chrono_literals;
 
 TEST(Continuation, FailsWithTheCountDeletedWhenTheInvocationLimitIsReached) {
   localaws::Options o;
-  o.function_timeout = 5600ms;
+  o.function_timeout = 1600ms;  // ~0.8 s of work each: 4 of the 15 batches of 200 ms
   LambdaHarness h(o);
   ASSERT_TRUE(h.ecr().create_repository("huge"));
   for (int i = 0; i < 1500; ++i) h.ecr().put_image("huge", "t" + std::to_string(i));
@@ -44,7 +44,7 @@ TEST(Continuation, WithoutPermissionToReinvokeFailsClearlyBeforeTheDeadline) {
         R"({"Message":"User: arn:aws:sts::123456789012:assumed-role/sweeper is not authorized to perform: lambda:InvokeFunction"})"};
   });
   localaws::Options o;
-  o.function_timeout = 5600ms;
+  o.function_timeout = 1600ms;  // ~0.8 s of work: 4 of the 8 batches of 200 ms
   LambdaHarness h(o);
   ASSERT_TRUE(h.ecr().create_repository("huge"));
   for (int i = 0; i < 800; ++i) h.ecr().put_image("huge", "t" + std::to_string(i));
@@ -71,16 +71,17 @@ TEST(Continuation, WithoutPermissionToReinvokeFailsClearlyBeforeTheDeadline) {
   EXPECT_EQ(out->kind, "response");
 }
 
-// A call that hangs past the budget (here ListImages answering after 4.5 s): the watchdog stops waiting for the
-// deletion and answers FAILED while there is still time for the PUT. Heavier than most (~5 s, bounded).
+// A call that would hang past the budget (every ECR call answering after 4.5 s, the re-list ending past the
+// work's end): its timeout, cut to the budget, stops it, and the answer goes out while there is still time for
+// the PUT; with one invocation allowed, FAILED naming the repository. Heavier than most (~5 s, bounded).
 TEST(Watchdog, AnswersFailedBeforeTheDeadlineWhenACallHangs) {
   localaws::Options o;
   o.function_timeout = 5600ms;
   LambdaHarness h(o);
   ASSERT_TRUE(h.ecr().create_repository("stuck"));
   for (int i = 0; i < 10; ++i) h.ecr().put_image("stuck", "t" + std::to_string(i));
-  h.server().set_latency("ListImages", 4500ms);
-  h.start_loop();
+  h.server().set_latency("*", 4500ms);
+  h.start_loop({{"ECRS_MAX_INVOCATIONS", "1"}});
   auto ev = h.make_event({.repository = "stuck", .physical_id = "ecr-sweeper:default:stuck"});
   const auto sent = std::chrono::steady_clock::now();
   const std::string id = h.invoke(ev);

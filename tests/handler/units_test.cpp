@@ -45,15 +45,22 @@ TEST(RequestLedger, ForgetsTheOldestBeyondItsCapacity) {
   EXPECT_TRUE(l.answered("c"));
 }
 
-TEST(Budget, KeepsFiveSecondsOrTenPercentForTheResponse) {
+TEST(Budget, KeepsTenPercentWithAFloorSizedForOneCallAndThePut) {
   const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1'000'000));
   FlowConfig c;
   Budget small = compute_budget(now + 30s, now, c);
   ASSERT_TRUE(small.work_until);
-  EXPECT_EQ(*small.work_until, now + 25s);
-  EXPECT_EQ(*small.abandon_at, now + 27500ms);
+  EXPECT_EQ(*small.work_until, now + 27s);
+  EXPECT_EQ(*small.calls_until, now + 28500ms);  // calls started before the work stops may finish
+  EXPECT_GT(*small.abandon_at, *small.calls_until);  // the watchdog only behind the calls' own timeouts
+  EXPECT_LT(*small.abandon_at, now + 30s);
+  // Lambda's default 3 s timeout (2.5 s left) and even 1 s left still leave time to delete.
+  EXPECT_EQ(*compute_budget(now + 2500ms, now, c).work_until, now + 1700ms);
+  EXPECT_EQ(*compute_budget(now + 1s, now, c).work_until, now + 200ms);
+  // Fifteen minutes: the proportional reserve stops at what the response PUT can use.
   Budget big = compute_budget(now + 900s, now, c);
-  EXPECT_EQ(*big.work_until, now + 810s);
+  const auto cap = std::min<std::chrono::milliseconds>(90s, worst_case_duration(c.put_policy) + kRuntimeReplyMargin);
+  EXPECT_EQ(*big.work_until, now + 900s - std::max<std::chrono::milliseconds>(kMinDeadlineReserve, cap));
   Budget none = compute_budget(std::nullopt, now, c);
   EXPECT_FALSE(none.work_until);
 }

@@ -3,6 +3,7 @@
 
 #include <atomic>
 
+#include "../support/run_command.hpp"
 #include "ecrs/localaws/localaws.hpp"
 #include "test_client.hpp"
 
@@ -25,6 +26,52 @@ TEST(TokenBucket, AllowsABurstOfNThenNPerSecond) {
   }
   EXPECT_NEAR(ok, 60, 1);
   EXPECT_FALSE(faults.decide("DescribeImages").has_value());  // other operations are unlimited
+}
+
+TEST(TokenBucket, ABurstSettingCapsTheBucketBelowOneSecondsWorth) {
+  FakeClock clock;
+  FaultInjector faults(FaultOptions{0, 0, {}, 1}, clock);
+  faults.set_tps("BatchDeleteImage", 20, 2);
+  int ok = 0;
+  for (int i = 0; i < 10; ++i) ok += faults.decide("BatchDeleteImage") ? 0 : 1;
+  EXPECT_EQ(ok, 2);  // not 20
+  // One call every 10 ms for 2 s: 20 per second get through, never more than the burst at once.
+  for (int i = 0; i < 200; ++i) {
+    clock.advance(std::chrono::milliseconds(10));
+    ok += faults.decide("BatchDeleteImage") ? 0 : 1;
+  }
+  EXPECT_NEAR(ok, 42, 1);
+}
+
+TEST(Deny, AnswersAccessDeniedAsEcrDoesForTheDeniedOperationOnly) {
+  Options o;
+  o.deny = {"DescribeImages", "BatchGetImage"};
+  LocalAws aws(o);
+  aws.start();
+  aws.ecr().create_repository("web");
+  Client c(aws.port());
+  auto denied = c.ecr("DescribeImages", obj({{"repositoryName", "web"}}));
+  EXPECT_EQ(denied.status, 400);
+  EXPECT_EQ(denied.code(), "AccessDeniedException");
+  EXPECT_EQ(denied.message(),
+            "User: arn:aws:sts::123456789012:assumed-role/ecr-sweeper/localaws is not authorized to perform: "
+            "ecr:DescribeImages on resource: arn:aws:ecr:us-east-1:123456789012:repository/web because no "
+            "identity-based policy allows the ecr:DescribeImages action");
+  EXPECT_EQ(c.ecr("ListImages", obj({{"repositoryName", "web"}})).status, 200);
+  aws.deny("ListImages");
+  EXPECT_EQ(c.ecr("ListImages", obj({{"repositoryName", "web"}})).code(), "AccessDeniedException");
+  EXPECT_EQ(aws.metrics()["operations"]["DescribeImages"]["errors"].asUInt(), 1u);
+}
+
+TEST(Executable, HelpShowsDefaultsAndAdminRoutesAndTakesDenyAndBurst) {
+  const auto help = test_support::run_command(std::string(LOCALAWS_EXE) + " --help");
+  EXPECT_EQ(help.status, 0) << help.output;
+  for (const char* want : {"test:test", "us-east-1", "123456789012", "--deny", "OP=N[:B]", "/_localaws/metrics",
+                           "/_localaws/fault", "/_localaws/ecr/seed"}) {
+    EXPECT_NE(help.output.find(want), std::string::npos) << want << " missing from:\n" << help.output;
+  }
+  const auto bad = test_support::run_command(std::string(LOCALAWS_EXE) + " --tps BatchDeleteImage=20:0 2>&1");
+  EXPECT_EQ(bad.status, 2) << bad.output;
 }
 
 TEST(RandomFaults, AreDeterministicForASeedAndHoldTheirRate) {

@@ -24,12 +24,16 @@
 
 namespace ecrs::handler {
 
-// The response PUT's retries must fit between the watchdog and Lambda's deadline: at least this much, or
-// kReserveFraction of the invocation's time when that is larger.
-inline constexpr std::chrono::milliseconds kMinDeadlineReserve{5000};
+// Time kept back from the work for the answer: kReserveFraction of the invocation's time, at least
+// kMinDeadlineReserve and at most what the PUT policy can use (worst_case_duration). The floor is sized from the
+// calls, not a fixed multi-second reserve, so Lambda's default 3 s timeout still gets work done: half of it lets
+// a call started just before the work stops finish (an ECR round trip from Lambda is tens of milliseconds; each
+// call's timeout is cut to that point), the other half carries one response PUT (S3, ~100 ms) and the
+// Runtime API's /response.
+inline constexpr std::chrono::milliseconds kMinDeadlineReserve{800};
 inline constexpr double kReserveFraction = 0.10;
-// Kept back from the PUT's retries for the /response POST that must follow it.
-inline constexpr std::chrono::milliseconds kRuntimeReplyMargin{500};
+// Kept back from the PUT's retries for the /response POST that must follow it (a local HTTP call).
+inline constexpr std::chrono::milliseconds kRuntimeReplyMargin{200};
 
 struct FlowConfig {
   int max_invocations = cfn::kDefaultMaxInvocations;  // ECRS_MAX_INVOCATIONS
@@ -54,6 +58,7 @@ struct RuntimeReply {
 // When to stop working so the answer still goes out: budget (executor's deadline), hard (watchdog fires).
 struct Budget {
   std::optional<std::chrono::system_clock::time_point> work_until;
+  std::optional<std::chrono::system_clock::time_point> calls_until;  // no ECR call in flight after this
   std::optional<std::chrono::system_clock::time_point> abandon_at;
   std::optional<std::chrono::system_clock::time_point> deadline;
 };

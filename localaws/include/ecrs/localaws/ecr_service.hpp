@@ -39,6 +39,8 @@ class EcrService : public Service {
   EcrReply call(const std::string& operation, const Json::Value& input);
 
  private:
+  EcrReply access_denied(const std::string& operation, const Json::Value& input) const;
+
   EcrState& state_;
   VerifierOptions auth_;
   FaultInjector& faults_;

@@ -1,8 +1,9 @@
 #pragma once
 // Fault and latency injection and call metrics for the emulated ECR. Faults come in four kinds, checked in this
-// order for each call: scripted rules ("the next 2 BatchDeleteImage calls fail"), a token bucket per operation
-// (--tps OP=N: above N calls/s the call is answered ThrottlingException, as a real per-API quota does), a random
-// throttle rate and a random 5xx rate. The random draws come from one engine seeded by --seed, so a run is
+// order for each call: denied operations (--deny OP: AccessDeniedException, as IAM answers a role without the
+// action), scripted rules ("the next 2 BatchDeleteImage calls fail"), a token bucket per operation (--tps OP=N[:B]:
+// above N calls/s with a burst of B the call is answered ThrottlingException, as a real per-API quota does), a
+// random throttle rate and a random 5xx rate. The random draws come from one engine seeded by --seed, so a run is
 // reproducible for a given call order.
 #include <chrono>
 #include <cstdint>
@@ -53,6 +54,11 @@ class FaultInjector {
 
   void add_fault(FaultRule rule);
   void set_tps(const std::string& operation, double calls_per_second);
+  // A bucket that holds at most `burst` tokens (>= 1); set_tps alone holds one second's worth.
+  void set_tps(const std::string& operation, double calls_per_second, double burst);
+  // Every later call of `operation` ("*" = every ECR call) is refused as IAM refuses an action the role lacks.
+  void deny(std::string operation);
+  bool denied(const std::string& operation) const;
   void set_latency(std::string operation, std::chrono::milliseconds latency);  // "*" = every ECR call
   std::chrono::milliseconds latency(const std::string& operation) const;
   void on_call(std::string operation, std::function<void(EcrState&)> hook);
@@ -61,6 +67,7 @@ class FaultInjector {
  private:
   struct Bucket {
     double rate = 0;
+    double burst = 0;  // 0: one second's worth (max(1, rate))
     double tokens = 0;
     std::chrono::steady_clock::time_point last{};
     bool primed = false;
@@ -70,6 +77,7 @@ class FaultInjector {
   mutable std::mutex mu_;
   std::mt19937_64 engine_;
   std::vector<FaultRule> rules_;
+  std::vector<std::string> denied_;
   std::map<std::string, Bucket> buckets_;
   std::map<std::string, std::chrono::milliseconds> latency_;
   std::map<std::string, std::vector<std::function<void(EcrState&)>>> hooks_;

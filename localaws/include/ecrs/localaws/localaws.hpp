@@ -37,6 +37,8 @@ struct Options {
   double throttle_rate = 0.0;            // fraction of ECR calls answered ThrottlingException
   double error_rate = 0.0;               // fraction answered 500 InternalServerError/ServerException
   std::map<std::string, double> tps;     // operation -> token bucket rate (calls/s) answering ThrottlingException
+  std::map<std::string, double> tps_burst;  // operation -> bucket capacity (tokens); absent = one second's worth
+  std::vector<std::string> deny;         // operations answered AccessDeniedException ("*" = every ECR call)
   std::uint64_t seed = 1;                // faults are deterministic for a seed
   std::string state_file;                // load at start, save at stop (repositories and images as JSON)
   bool metrics = false;                  // print metrics JSON on exit (the executable)
@@ -75,6 +77,8 @@ class LocalAws {
   void add_fault(FaultRule rule);
   void set_latency(std::string operation, std::chrono::milliseconds latency);  // "*" = every ECR call
   void set_tps(const std::string& operation, double calls_per_second);         // as --tps OP=N
+  void set_tps(const std::string& operation, double calls_per_second, double burst);  // as --tps OP=N:B
+  void deny(std::string operation);                                            // as --deny OP
   // Called (on the serving thread, before the reply) after each successful call of `operation`: a test pushes
   // new images here to race a deletion, as a CI job would.
   void on_call(std::string operation, std::function<void(EcrState&)> hook);

@@ -40,8 +40,9 @@ inline constexpr int kHookCallbackDelaySeconds = 1;
 // Hooks start their 30 s wait before Lambda starts us (queueing, cold start): kept back from it so our answer
 // arrives inside the wait rather than just after it.
 inline constexpr std::chrono::milliseconds kHookWaitMargin{5000};
-// Kept before Lambda-Runtime-Deadline-Ms for the /response POST (and a call in flight overrunning the budget).
-inline constexpr std::chrono::milliseconds kHookReplyReserve{2000};
+// Kept before Lambda-Runtime-Deadline-Ms: the first half for calls started before the work stops (their timeouts
+// are cut to it), the second for the /response POST. Small enough that Lambda's default 3 s timeout works.
+inline constexpr std::chrono::milliseconds kHookReplyReserve{800};
 
 // PhysicalResourceId of a stack's resource: how a repository CloudFormation named itself is found.
 class StackResourceResolver {
