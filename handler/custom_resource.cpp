@@ -1,4 +1,5 @@
 #include "ecrs/handler/custom_resource.hpp"
+#include "ecrs/handler/runtime_client.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -51,6 +52,9 @@ Result<FlowConfig> flow_config_from_env(const Environment& env) {
   if (!conc) return conc.error();
   c.concurrency = *conc;
   if (auto name = env.get(cfn::kRepositoryNameEnvVar); name && !name->empty()) c.default_repository_name = *name;
+  // Plain http to a loopback ResponseURL only when the Runtime API itself is local (tests and the demo); in Lambda
+  // the ResponseURL must be https to the partition's S3 hosts.
+  c.put_policy.loopback_http_allowed = runtime_api_is_local(env);
   return c;
 }
 
