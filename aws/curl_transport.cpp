@@ -19,7 +19,8 @@ using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 struct SlistDeleter { void operator()(curl_slist* l) const { curl_slist_free_all(l); } };
 using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
-// curl_global_init is not thread-safe on older libcurl; do it once, before any handle exists.
+// curl_global_init is not thread-safe on older libcurl; do it once (call_once makes racing senders wait for it),
+// before any handle exists.
 void global_init_once() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -125,7 +126,6 @@ struct CurlTransport::Impl {
 };
 
 CurlTransport::CurlTransport(const Environment& env, CurlTransportOptions options) : impl_(std::make_unique<Impl>()) {
-  global_init_once();
   impl_->options = std::move(options);
   if (impl_->options.ca_bundle) {
     impl_->ca_bundle = *impl_->options.ca_bundle;
@@ -159,6 +159,10 @@ Result<HttpResponse> CurlTransport::send(const HttpRequest& request, const Reque
     return fail("InsecureEndpoint", "plain http is allowed only for loopback hosts; use https");
   }
 
+  // On first use, not at construction: libcurl's global set-up (OpenSSL, openssl.cnf) costs about a millisecond
+  // that a cold start would pay before its first GET /next, which is plain HTTP on another transport. Every
+  // handle comes from acquire() below, so none exists before this.
+  global_init_once();
   EasyHandle handle = impl_->acquire();
   if (!handle) return fail("TransportError", "curl_easy_init failed");
   CURL* h = handle.get();

@@ -435,9 +435,10 @@ auto Run::read(Call&& call, std::uint64_t EmptyReport::*counter) -> decltype(cal
       sleeper_.sleep_for(throttle_delay(attempt, random_));
       continue;
     }
-    if (!r.error().retryable) return r;
+    if (!r.error().retryable || client_.max_attempts() <= 1) return r;
+    // The first attempt above counts against the configured budget (AWS_MAX_ATTEMPTS is attempts in total).
     aws::CallStats more{};
-    auto configured = call_options(&more, std::nullopt);
+    auto configured = call_options(&more, client_.max_attempts() - 1);
     if (!configured) return r;
     auto again = call(*configured);
     add_stats(more, counter);

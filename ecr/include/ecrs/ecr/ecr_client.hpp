@@ -124,6 +124,8 @@ struct ListTagsForResourceResponse {
 class EcrClient {
  public:
   explicit EcrClient(aws::AwsClient& aws) : aws_(&aws) {}
+  // The configured total attempts per call (AWS_MAX_ATTEMPTS, the profile's max_attempts, the retry mode).
+  int max_attempts() const { return aws_->max_attempts(); }
 
   // `options.context` is filled in ("BatchDeleteImage repository=web") when empty; max_attempts and stats pass
   // through, so the executor can own BatchDeleteImage's retries.
