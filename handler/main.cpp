@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ecrs/common/redacting_stream.hpp"
 #include "ecrs/handler/app.hpp"
 
 int main(int argc, char** argv) {
@@ -15,6 +16,14 @@ int main(int argc, char** argv) {
     ecrs::StdoutSink sink;
     return ecrs::handler::run_lambda(env, sink);
   }
-  ecrs::handler::CliIo io{std::cout, std::cerr, ::isatty(STDERR_FILENO) == 1, nullptr};
-  return ecrs::handler::run_cli(args, env, io);
+  // What a verb prints can quote AWS error text, and that can quote a credential: both streams are redacted.
+  ecrs::RedactingStreambuf out_buf(*std::cout.rdbuf());
+  ecrs::RedactingStreambuf err_buf(*std::cerr.rdbuf());
+  std::ostream out(&out_buf);
+  std::ostream err(&err_buf);
+  ecrs::handler::CliIo io{out, err, ::isatty(STDERR_FILENO) == 1, nullptr};
+  const int rc = ecrs::handler::run_cli(args, env, io);
+  out.flush();
+  err.flush();
+  return rc;
 }

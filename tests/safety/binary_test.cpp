@@ -175,6 +175,37 @@ TEST(SafetySecrets, AnAwsErrorQuotingTheSessionTokenReachesNeitherTheReasonNorTh
   EXPECT_EQ(child.out().find(kWrongSecret), std::string::npos) << "nor in the log";
 }
 
+// The CLI prints AWS's error text itself ("ecr-sweeper empty: error: ..."): its stdout and stderr are redacted too.
+TEST(SafetySecrets, TheCliPrintsAwsErrorTextWithoutTheSessionToken) {
+  ASSERT_TRUE(std::filesystem::exists(test_support::cli_path())) << test_support::cli_path();
+  localaws::Options options;
+  options.access_key_id = kAccessKeyId;
+  options.secret_access_key = Secret("rightSecretKeyEXAMPLE0123456789abcdefghij");
+  options.session_token = Secret(kSessionToken);
+  localaws::LocalAws aws{options};
+  aws.start();
+  aws.ecr().create_repository("web");
+  aws.ecr().put_image("web", "v1", std::chrono::system_clock::now());
+  auto env = cli_env(aws);
+  env["AWS_ACCESS_KEY_ID"] = kAccessKeyId;
+  env["AWS_SECRET_ACCESS_KEY"] = kWrongSecret;
+  env["AWS_SESSION_TOKEN"] = kSessionToken;
+  env["AWS_MAX_ATTEMPTS"] = "1";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"empty", "web"}, std::vector<std::string>{"empty", "web", "--output", "json"},
+        std::vector<std::string>{"clean", "--repos", "web", "--debug"}}) {
+    std::vector<std::string> argv{test_support::cli_path()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto r = run_process(argv, env, kProcessTimeout);
+    EXPECT_EQ(r.exit_code, 1) << args.front() << ":\n" << r.out << r.err;
+    const std::string all = r.out + r.err;
+    EXPECT_NE(all.find("InvalidSignatureException"), std::string::npos) << "AWS's error is reported:\n" << all;
+    EXPECT_EQ(all.find(kSessionToken), std::string::npos) << args.front() << ":\n" << all;
+    EXPECT_EQ(all.find(kWrongSecret), std::string::npos) << args.front() << ":\n" << all;
+  }
+  EXPECT_EQ(aws.ecr().repository("web")->images.size(), 1u) << "nothing was deleted";
+}
+
 // ---- 2. Custom::EcrLifecyclePolicy removes only the policy it applied -----------------------------------------
 
 const std::string kOurPolicy =
