@@ -494,7 +494,7 @@ void Run::feed(std::vector<PageEntry>& entries, bool last) {
     ++listed_;
     if (opts_.dry_run) {
       std::lock_guard l(report_mu_);
-      if (report_.planned.size() < kMaxPlannedSamples) report_.planned.push_back(e.digest);
+      if (report_.planned.size() < opts_.max_planned_samples) report_.planned.push_back(e.digest);
       continue;
     }
     if (e.first) {

@@ -3,6 +3,7 @@
 #include <json/value.h>
 
 #include <cmath>
+#include <limits>
 #include <mutex>
 #include <iomanip>
 #include <sstream>
@@ -143,6 +144,8 @@ int EmptyVerb::run(AwsSession& session, CliContext& io) {
   options.repository = a.repository;
   if (!a.registry_id.empty()) options.registry_id = a.registry_id;
   options.dry_run = a.dry_run;
+  // The plan a person or a script asked for is the whole plan, not a sample.
+  if (a.dry_run) options.max_planned_samples = std::numeric_limits<std::size_t>::max();
   options.max_concurrency = a.concurrency;
   const Clock& clock = session.clock();
   ProgressTracker tracker(clock.monotonic());

@@ -59,6 +59,7 @@ SessionOptions CommonOptions::session() const {
   if (!regions.empty()) s.region = regions.front();
   if (!profile.empty()) s.profile = profile;
   if (!endpoint_url.empty()) s.endpoint_url = endpoint_url;
+  s.allow_insecure_http = allow_insecure_http;
   return s;
 }
 
@@ -122,6 +123,10 @@ void add_common_options(CLI::App& cmd, CommonOptions& into, CommonOptionSpec spe
   g->add_option("--endpoint-url", into.endpoint_url,
                 "Send every call to this URL (default: AWS_ENDPOINT_URL[_<SERVICE>], the profile's endpoint_url)")
       ->type_name("URL");
+  // Off by default: plain http sends every request and its signature unencrypted (docker compose's
+  // http://localstack:4566 is the case it is for). Loopback endpoints need no opt-in.
+  g->add_flag("--allow-insecure-http", into.allow_insecure_http,
+              "Allow a plain-http endpoint on a non-loopback host (also: ECRS_ALLOW_INSECURE_HTTP=1)");
   add_output_option(*g, into, spec);
   g->add_flag("--debug", into.debug, "Debug log lines (JSON) on stderr; secrets stay redacted");
   g->add_flag("--no-color", into.no_color, "No color and no progress bar (also: NO_COLOR set)");

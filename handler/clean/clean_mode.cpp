@@ -69,6 +69,12 @@ class CleanEventMode final : public EventMode {
     done["bytes_reclaimed"] = static_cast<Json::Int64>(report->planned_bytes);
     done["deleted"] = static_cast<Json::UInt64>(report->deleted);
     done["failed"] = static_cast<Json::UInt64>(failures);
+    if (info.metrics) {
+      info.metrics->images_planned = report->planned_deletions;
+      info.metrics->images_deleted = report->deleted;
+      info.metrics->bytes_reclaimed = report->planned_bytes;
+      info.metrics->failures = failures;
+    }
     if (!report->complete) {
       done["complete"] = false;
       if (report->next_repository) done["next_repository"] = report->next_repository->repository;

@@ -129,6 +129,14 @@ class SweepMode final : public EventMode {
     f["deleted"] = static_cast<Json::UInt64>(report.images_deleted);
     if (report.error) f["error"] = report.error->code;
     session_->logger().info("sweep task", f);
+    if (info.metrics) {
+      info.metrics->images_planned = report.images_planned;
+      info.metrics->images_deleted = report.images_deleted;
+      info.metrics->bytes_reclaimed = report.bytes;
+      // A partial report is resumed by the state machine in a fresh invocation, from its cursor.
+      info.metrics->continuations = report.complete ? 0 : 1;
+      info.metrics->failures = report.errors_total + (report.error ? 1 : 0);
+    }
     return report.to_json();
   }
 

@@ -348,3 +348,37 @@ TEST(Emf, ARecordCarriesTheSpecsRequiredMembers) {
 
 }  // namespace
 }  // namespace ecrs::handler
+
+namespace ecrs::handler {
+namespace {
+
+// A plain-http endpoint on another host is refused before anything is sent, and the refusal names the opt-in.
+TEST(CommonOptions, APlainHttpEndpointOnAnotherHostIsRefusedAndNamesTheOptIn) {
+  const auto r = cli({"empty", "web", "--endpoint-url", "http://localstack.example:4566"},
+                     local_env("http://127.0.0.1:9"));
+  EXPECT_EQ(r.rc, kCliExitFailed) << r.out << r.err;
+  EXPECT_NE(r.err.find("--allow-insecure-http"), std::string::npos) << r.err;
+}
+
+// The dry-run plan a person or a script asked for is complete, past the executor's sample of 100 (issue #20).
+TEST(Exits, EmptyDryRunJsonListsEveryPlannedDigest) {
+  Local local;
+  local.seed("web", 150);
+  const auto r = cli({"empty", "web", "--dry-run", "--output", "json"}, local.env());
+  ASSERT_EQ(r.rc, kCliExitOk) << r.out << r.err;
+  auto doc = parse_json(r.out);
+  ASSERT_TRUE(doc) << r.out;
+  EXPECT_EQ((*doc)["would_delete"].asUInt64(), 150u) << r.out;
+  EXPECT_EQ((*doc)["planned"].size(), 150u) << r.out;
+  EXPECT_EQ(local.aws.ecr().repository("web")->images.size(), 150u) << "a dry run deletes nothing";
+}
+
+TEST(CommonOptions, AllowInsecureHttpReachesTheSession) {
+  CommonOptions common;
+  EXPECT_FALSE(common.session().allow_insecure_http);
+  common.allow_insecure_http = true;
+  EXPECT_TRUE(common.session().allow_insecure_http);
+}
+
+}  // namespace
+}  // namespace ecrs::handler

@@ -35,6 +35,8 @@ struct EmptyProgress {
   int concurrency = 0;
 };
 
+inline constexpr std::size_t kMaxPlannedSamples = 100;
+
 struct EmptyOptions {
   std::string repository;
   std::optional<std::string> registry_id;
@@ -46,6 +48,9 @@ struct EmptyOptions {
   std::optional<std::chrono::system_clock::time_point> call_deadline;
   std::function<void(const EmptyProgress&)> on_progress;          // called at least every ~2 s while working
   std::chrono::milliseconds progress_interval{2000};
+  // Dry run: how many digests report.planned names (the count is report.deleted either way). The custom resource
+  // and the Hook keep the default sample; the CLI asks for every digest, so its plan and JSON are complete.
+  std::size_t max_planned_samples = kMaxPlannedSamples;
 };
 
 struct EmptyReport {
@@ -64,7 +69,6 @@ struct EmptyReport {
 };
 
 inline constexpr std::size_t kMaxFailureSamples = 20;
-inline constexpr std::size_t kMaxPlannedSamples = 100;
 // Our bound on attempts for one call that keeps being throttled; beyond it the run fails with the last error
 // rather than spinning. Ten attempts at 30% throttling fail with p ≈ 6e-6. Every other failure goes through the
 // client's configured retry policy (AWS_MAX_ATTEMPTS, aws/retry.hpp), so an unreachable endpoint fails within

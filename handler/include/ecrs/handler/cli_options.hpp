@@ -50,9 +50,10 @@ struct CommonOptions {
   std::string output;  // as given; empty: not given
   bool debug = false;
   bool no_color = false;
+  bool allow_insecure_http = false;
   bool allow_table = false;
 
-  // --region (the first one), --profile, --endpoint-url; empty means "not given", so the environment and the
+  // --region (the first one), --profile, --endpoint-url, --allow-insecure-http; empty means "not given", so the environment and the
   // profile decide (AwsSession).
   SessionOptions session() const;
   // --output, else AWS_DEFAULT_OUTPUT (the AWS CLI's variable) when it names a format this verb has, else
