@@ -108,8 +108,8 @@ definitions -- protect those images with --keep-tag or keep them out of --repos.
 --apply re-checks that nothing new uses the digests with a fresh in-use scan and listing after the plan and
 then at least every 15 s while deleting. --max-duration stops in time (between two batches) and says where.
 Output: a summary table per repository (counts, sizes, in use); --verbose adds every image and why.
---max-duration stopping the run exits 1. With --detailed-exitcode, 3 means images were planned (dry run) or
-deleted (--apply), and 0 that there was nothing to delete.
+--max-duration stopping the run exits 1. With --detailed-exitcode: 3 images planned (dry run) or deleted
+(--apply), 0 nothing to delete.
 )";
 
 class CleanVerb final : public CliVerb {

@@ -222,13 +222,14 @@ TEST(Exits, LifecycleValidateAndApplyPrintJsonDocuments) {
 TEST(Terminal, OnATerminalAnErrorIsOneReadableLineNotJson) {
   Local l;
   l.seed("web", 2);
-  l.aws.add_fault({"ListImages", 1, 400, "AccessDeniedException", "not allowed here"});
+  // BatchDeleteImage: a denied DescribeImages or ListImages is only a fallback for the engine, a denied delete is not.
+  l.aws.add_fault({"BatchDeleteImage", 1, 400, "AccessDeniedException", "not allowed here"});
   auto r = cli({"empty", "web"}, l.env(), /*tty=*/true);
   EXPECT_EQ(r.rc, 1);
   EXPECT_EQ(r.err.find("{\""), std::string::npos) << "a JSON line on a terminal:\n" << r.err;
   EXPECT_EQ(count(r.err, "not allowed here"), 1u) << r.err;
   // Piped: JSON log lines, as a CI log parser expects.
-  l.aws.add_fault({"ListImages", 1, 400, "AccessDeniedException", "not allowed here"});
+  l.aws.add_fault({"BatchDeleteImage", 1, 400, "AccessDeniedException", "not allowed here"});
   auto piped = cli({"empty", "web"}, l.env());
   EXPECT_NE(piped.err.find("{\""), std::string::npos) << piped.err;
 }

@@ -3,8 +3,9 @@
 // localaws (POST /_localaws/invoke, GET /_localaws/outcome), as tests/sweep/fake_distributed_map.py sets it up: one
 // localaws is the function's account (STS, the Runtime API, the in-use services), a second is a member account's
 // registry reached through AWS_ENDPOINT_URL_ECR with the first key the main localaws's STS issues. The function's
-// timeout leaves 1.5 s past the sweep's 60 s deadline margin and every member ECR call takes 250 ms, so the member
-// item runs out of time and the state machine resumes it from the real cursor.
+// 2 s timeout leaves 1.5 s past the sweep's reserve (cleanup::stop_time: a quarter of the time left, at most 2 s)
+// and every member ECR call takes 250 ms, so the member item runs out of time and the state machine resumes it
+// from the real cursor.
 //   ECRS_BOOTSTRAP=build/default/handler/bootstrap ECRS_LOCALAWS=build/default/localaws/localaws node --test org_sweep_bootstrap.test.js
 const assert = require('node:assert/strict');
 const { spawn, spawnSync } = require('node:child_process');
@@ -17,7 +18,7 @@ const MAIN = '123456789012';
 const MEMBER = '210987654321';
 const MEMBER_KEY = ['ASIALOCALAWS100001', 'localaws-secret-1', 'localaws-session-token-1'];
 const REPOS = { 'team-api': 7, 'team-web': 5 };
-const SWEEP_DEADLINE_MARGIN_MS = 60_000; // handler::SweepSettings' default
+const SWEEP_DEADLINE_MARGIN_MS = 500; // cleanup::stop_time's reserve for a 2 s timeout: min(2 s, 2 s / 4)
 const WINDOW_MS = 1_500;
 const MEMBER_LATENCY_MS = 250;
 const OUTCOME_WAIT_MS = 60_000;
