@@ -69,10 +69,15 @@ Budget compute_budget(std::optional<system_clock::time_point> deadline, system_c
   const auto reserve =
       std::max(config.min_reserve, std::min(proportional, worst_case_duration(config.put_policy) + kRuntimeReplyMargin));
   b.work_until = *deadline - reserve;
-  // Calls started before work_until may finish in the first half of the reserve; their timeouts are cut to it.
-  b.calls_until = *deadline - reserve / 2;
-  // The watchdog is the last resort behind those timeouts: it fires only if a call ignored its own.
-  b.abandon_at = *deadline - reserve / 2 + reserve / 8;
+  // Calls started before work_until may finish in the first half of the reserve; their timeouts are cut to it. The
+  // second half carries the PUT and the Runtime reply, and never less than the PUT's shortest attempt, the reply
+  // margin and the watchdog's slice: with a small reserve, the calls get what is left.
+  const auto put_floor = kMinPutAttempt + kRuntimeReplyMargin;
+  const auto tail = std::max<milliseconds>(reserve / 2, put_floor + reserve / 8);
+  b.calls_until = *deadline - tail;
+  // The watchdog is the last resort behind those timeouts: it fires only if a call ignored its own, and still
+  // leaves the PUT its shortest attempt.
+  b.abandon_at = *b.calls_until + reserve / 8;
   return b;
 }
 

@@ -87,7 +87,11 @@ TEST(Watchdog, AnswersFailedBeforeTheDeadlineWhenACallHangs) {
   const std::string id = h.invoke(ev);
   Json::Value resp = h.wait_response(ev);
   EXPECT_LT(std::chrono::steady_clock::now() - sent, o.function_timeout);
-  EXPECT_EQ(resp["Status"].asString(), "FAILED");
+  EXPECT_EQ(resp["Status"].asString(), "FAILED") << [&] {
+    std::string all;
+    for (const auto& line : h.log_lines()) all += line + "\n";
+    return all;
+  }();
   expect_envelope(resp, ev);
   EXPECT_NE(resp["Reason"].asString().find("stuck"), std::string::npos) << resp["Reason"].asString();
   auto out = h.wait_outcome(id);

@@ -56,6 +56,11 @@ TEST(Budget, KeepsTenPercentWithAFloorSizedForOneCallAndThePut) {
   EXPECT_LT(*small.abandon_at, now + 30s);
   // Lambda's default 3 s timeout (2.5 s left) and even 1 s left still leave time to delete.
   EXPECT_EQ(*compute_budget(now + 2500ms, now, c).work_until, now + 1700ms);
+  // A small reserve still leaves the PUT its shortest attempt after the watchdog, and the calls some time to end.
+  const Budget three = compute_budget(now + 2500ms, now, c);
+  EXPECT_GE(now + 2500ms - *three.abandon_at, kMinPutAttempt + kRuntimeReplyMargin);
+  EXPECT_GT(*three.calls_until, *three.work_until);
+  EXPECT_GT(*three.abandon_at, *three.calls_until);
   EXPECT_EQ(*compute_budget(now + 1s, now, c).work_until, now + 200ms);
   // Fifteen minutes: the proportional reserve stops at what the response PUT can use.
   Budget big = compute_budget(now + 900s, now, c);
