@@ -125,21 +125,31 @@ Json::Value custom_resource_event(localaws::LocalAws& aws, const std::string& re
   return cfn_event(aws, request_type, key, "Custom::EmptyEcrRepository", "Empty", "web-empty", props);
 }
 
-TEST(SafetySecrets, AnAwsErrorQuotingTheSessionTokenReachesNeitherTheReasonNorTheErrorPayload) {
-  ASSERT_TRUE(std::filesystem::exists(test_support::bootstrap_path())) << test_support::bootstrap_path();
+// LocalAws that knows kAccessKeyId with its right secret and kSessionToken; a process given the wrong secret is
+// refused every call with InvalidSignatureException, whose message quotes the canonical request (and so the token).
+localaws::Options token_world() {
   localaws::Options options;
   options.access_key_id = kAccessKeyId;
   options.secret_access_key = Secret("rightSecretKeyEXAMPLE0123456789abcdefghij");
   options.session_token = Secret(kSessionToken);
-  localaws::LocalAws aws{options};
-  aws.start();
-  aws.ecr().create_repository("web");
-  aws.ecr().put_image("web", "v1", std::chrono::system_clock::now());
-  auto env = test_support::lambda_env({aws.runtime_api(), aws.endpoint()});
+  return options;
+}
+
+void sign_with_the_wrong_secret(std::map<std::string, std::string>& env) {
   env["AWS_ACCESS_KEY_ID"] = kAccessKeyId;
   env["AWS_SECRET_ACCESS_KEY"] = kWrongSecret;
   env["AWS_SESSION_TOKEN"] = kSessionToken;
   env["AWS_MAX_ATTEMPTS"] = "1";
+}
+
+TEST(SafetySecrets, AnAwsErrorQuotingTheSessionTokenReachesNeitherTheReasonNorTheErrorPayload) {
+  ASSERT_TRUE(std::filesystem::exists(test_support::bootstrap_path())) << test_support::bootstrap_path();
+  localaws::LocalAws aws{token_world()};
+  aws.start();
+  aws.ecr().create_repository("web");
+  aws.ecr().put_image("web", "v1", std::chrono::system_clock::now());
+  auto env = test_support::lambda_env({aws.runtime_api(), aws.endpoint()});
+  sign_with_the_wrong_secret(env);
   test_support::ChildProcess child({test_support::bootstrap_path()}, env);
 
   // The custom resource: FAILED, with AWS's message in the Reason, and no credential in it.
@@ -178,19 +188,12 @@ TEST(SafetySecrets, AnAwsErrorQuotingTheSessionTokenReachesNeitherTheReasonNorTh
 // The CLI prints AWS's error text itself ("ecr-sweeper empty: error: ..."): its stdout and stderr are redacted too.
 TEST(SafetySecrets, TheCliPrintsAwsErrorTextWithoutTheSessionToken) {
   ASSERT_TRUE(std::filesystem::exists(test_support::cli_path())) << test_support::cli_path();
-  localaws::Options options;
-  options.access_key_id = kAccessKeyId;
-  options.secret_access_key = Secret("rightSecretKeyEXAMPLE0123456789abcdefghij");
-  options.session_token = Secret(kSessionToken);
-  localaws::LocalAws aws{options};
+  localaws::LocalAws aws{token_world()};
   aws.start();
   aws.ecr().create_repository("web");
   aws.ecr().put_image("web", "v1", std::chrono::system_clock::now());
   auto env = cli_env(aws);
-  env["AWS_ACCESS_KEY_ID"] = kAccessKeyId;
-  env["AWS_SECRET_ACCESS_KEY"] = kWrongSecret;
-  env["AWS_SESSION_TOKEN"] = kSessionToken;
-  env["AWS_MAX_ATTEMPTS"] = "1";
+  sign_with_the_wrong_secret(env);
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"empty", "web"}, std::vector<std::string>{"empty", "web", "--output", "json"},
         std::vector<std::string>{"clean", "--repos", "web", "--debug"}}) {
