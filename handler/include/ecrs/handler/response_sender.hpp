@@ -20,7 +20,7 @@ namespace ecrs::handler {
 // handshake and a round trip (~100-300 ms from Lambda), and a timeout cut shorter than that only wastes the rest.
 // It has to fit, with the Runtime reply margin, inside the custom resource's smallest reserve
 // (kMinDeadlineReserve, 800 ms), which also carries a call cut off at the work's end.
-inline constexpr std::chrono::milliseconds kMinPutAttempt{300};
+inline constexpr std::chrono::milliseconds kMinPutAttempt{200};
 
 struct PutPolicy {
   // CDK's provider framework and aws-saas-boost make 5 attempts; one more costs little and rides out a blip.
