@@ -12,6 +12,7 @@
 #include "ecrs/cfn/physical_id.hpp"
 #include "ecrs/cfn/properties.hpp"
 #include "ecrs/common/json.hpp"
+#include "ecrs/handler/modes.hpp"
 
 namespace ecrs::handler {
 
@@ -97,7 +98,10 @@ CustomResourceFlow::~CustomResourceFlow() {
   }
 }
 
-RuntimeReply CustomResourceFlow::handle(const Json::Value& event, const Invocation& invocation) noexcept {
+RuntimeReply CustomResourceFlow::handle(const Json::Value& event, const Invocation& invocation,
+                                        InvocationMetrics* metrics) noexcept {
+  InvocationMetrics unused;
+  InvocationMetrics& m = metrics != nullptr ? *metrics : unused;
   Logger log = logger_->with(fields({{"aws_request_id", invocation.request_id}}));
   auto target = cfn::parse_response_target(event);
   if (!target) {
@@ -111,7 +115,7 @@ RuntimeReply CustomResourceFlow::handle(const Json::Value& event, const Invocati
   const std::string key = cfn::dedup_key(*target);
   std::string what;
   try {
-    return handle_request(event, invocation, *target, log);
+    return handle_request(event, invocation, *target, log, m);
   } catch (const std::exception& e) {
     what = e.what();
   } catch (...) {
@@ -129,7 +133,8 @@ RuntimeReply CustomResourceFlow::handle(const Json::Value& event, const Invocati
 }
 
 RuntimeReply CustomResourceFlow::handle_request(const Json::Value& event, const Invocation& invocation,
-                                                 const cfn::ResponseTarget& target, Logger& log_in) {
+                                                 const cfn::ResponseTarget& target, Logger& log_in,
+                                                 InvocationMetrics& metrics) {
   const auto started = clock_->monotonic();
   // One key for the request whatever the invocation, so a redelivery of the original after a continued chain
   // answered is still recognised.
@@ -155,6 +160,7 @@ RuntimeReply CustomResourceFlow::handle_request(const Json::Value& event, const 
 
   cfn::Decision decision = cfn::decide(*request, config_.default_repository_name);
   if (decision.properties) {
+    metrics.repository = decision.properties->repository_name;
     log = log.with(fields({{"repository", decision.properties->repository_name}}));
     if (decision.properties->registry_id) log = log.with(fields({{"registry_id", *decision.properties->registry_id}}));
   }
@@ -174,12 +180,15 @@ RuntimeReply CustomResourceFlow::handle_request(const Json::Value& event, const 
       outcome = run_check(*decision.properties, decision.physical_resource_id, log);
       break;
     case cfn::Action::empty_repository:
-      outcome = run_delete(event, *request, *decision.properties, invocation, log, continued);
+      outcome = run_delete(event, *request, *decision.properties, invocation, log, continued, metrics);
       outcome.physical_resource_id = decision.physical_resource_id;
       break;
   }
   auto ms = std::chrono::duration_cast<milliseconds>(clock_->monotonic() - started).count();
+  // A FAILED answer is one repository that failed, whether or not single images were counted.
+  if (outcome.status == cfn::ResponseStatus::FAILED) metrics.failures = std::max<std::uint64_t>(metrics.failures, 1);
   if (continued) {
+    metrics.continuations = 1;
     log.info("continuing in a new invocation", fields({{"duration_ms", static_cast<Json::Int64>(ms)}}));
     return {false, {}, to_compact_json(fields({{"Continued", true}, {"Invocation", invocation_number + 1}}))};
   }
@@ -259,7 +268,8 @@ Result<ecr::EmptyReport> CustomResourceFlow::run_with_watchdog(const ecr::EmptyO
 cfn::CustomResourceOutcome CustomResourceFlow::run_delete(const Json::Value& event,
                                                           const cfn::CustomResourceRequest& request,
                                                           const cfn::EmptyEcrRepositoryProperties& props,
-                                                          const Invocation& invocation, Logger& log, bool& continued) {
+                                                          const Invocation& invocation, Logger& log, bool& continued,
+                                                          InvocationMetrics& metrics) {
   const Budget budget = compute_budget(invocation.deadline, clock_->now(), config_);
   const std::int64_t before = request.continuation ? request.continuation->deleted_so_far : 0;
   const std::string& repo = props.repository_name;
@@ -289,6 +299,11 @@ cfn::CustomResourceOutcome CustomResourceFlow::run_delete(const Json::Value& eve
                                                " (" + std::to_string(before) + " images deleted before this invocation)");
   }
   const ecr::EmptyReport& r = *report;
+  // This invocation's share: a continued chain writes one record per invocation, and CloudWatch sums them.
+  metrics.images_deleted = props.dry_run ? 0 : r.deleted;
+  metrics.images_planned = r.deleted + r.remaining;
+  metrics.throttled_calls = r.throttled;
+  metrics.failures = r.failures.size();
   const std::int64_t total = before + static_cast<std::int64_t>(r.deleted);
   log.info("emptying stopped", fields({{"deleted", static_cast<Json::UInt64>(r.deleted)},
                                        {"deleted_total", static_cast<Json::Int64>(total)},

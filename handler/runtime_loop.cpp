@@ -51,12 +51,7 @@ RuntimeReply RuntimeLoop::dispatch(const Invocation& invocation, std::string& mo
               "StackId, RequestId), a CloudFormation Hooks request, or another event an enabled mode handles."};
     }
     mode = "custom-resource";
-    // The flow reports nothing back; its one repository is the dimension, counts stay zero.
-    const Json::Value& request = *event;
-    if (const Json::Value& props = request["ResourceProperties"]; props.isObject() && props["RepositoryName"].isString()) {
-      metrics.repository = props["RepositoryName"].asString();
-    }
-    return flow_->handle(*event, invocation);
+    return flow_->handle(*event, invocation, &metrics);
   } catch (const std::exception& e) {
     return {true, "InternalError", std::string("internal error: ") + e.what()};
   } catch (...) {

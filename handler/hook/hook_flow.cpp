@@ -7,6 +7,7 @@
 #include "ecrs/aws/xml.hpp"
 #include "ecrs/ecr/executor.hpp"
 #include "ecrs/handler/custom_resource.hpp"
+#include "ecrs/handler/modes.hpp"
 
 namespace ecrs::handler {
 namespace {
@@ -67,7 +68,8 @@ system_clock::time_point HookFlow::work_until(system_clock::time_point start,
   return until;
 }
 
-std::string HookFlow::handle(const Json::Value& event, std::optional<system_clock::time_point> deadline) noexcept {
+std::string HookFlow::handle(const Json::Value& event, std::optional<system_clock::time_point> deadline,
+                             InvocationMetrics* metrics) noexcept {
   // The token is echoed even when the rest of the request is unusable, so Hooks can match the answer.
   std::string token = get_string(event, "clientRequestToken").value_or("");
   try {
@@ -89,7 +91,15 @@ std::string HookFlow::handle(const Json::Value& event, std::optional<system_cloc
     fields["action"] = request->action_invocation_point;
     fields["invocation"] = request->invocation;
     Logger log = logger_->with(fields);
-    const cfn::HookResponse response = decide(*request, deadline, log);
+    const cfn::HookResponse response = decide(*request, deadline, log, metrics);
+    if (metrics != nullptr) {
+      if (response.status == cfn::HookStatus::IN_PROGRESS) metrics->continuations = 1;
+      // A blocked deletion (NonCompliant, the keep-on-delete tag) is the opt-out working, not a failure to alarm on.
+      if (response.status == cfn::HookStatus::FAILED &&
+          response.error_code.value_or(cfn::HookErrorCode::InternalFailure) != cfn::HookErrorCode::NonCompliant) {
+        metrics->failures = std::max<std::uint64_t>(metrics->failures, 1);
+      }
+    }
     Json::Value outcome(Json::objectValue);
     outcome["hook_status"] = std::string(cfn::to_string(response.status));
     if (response.status == cfn::HookStatus::FAILED) {
@@ -145,7 +155,7 @@ cfn::HookResponse HookFlow::retry_or_fail(const Error& error, const std::string&
 }
 
 cfn::HookResponse HookFlow::decide(const cfn::HookRequest& request, std::optional<system_clock::time_point> deadline,
-                                   Logger& log) {
+                                   Logger& log, InvocationMetrics* metrics) {
   const system_clock::time_point start = clock_->now();
   if (request.resource_type() != kEcrRepositoryType ||
       request.invocation_point != cfn::HookInvocationPoint::DeletePreProvision) {
@@ -173,6 +183,7 @@ cfn::HookResponse HookFlow::decide(const cfn::HookRequest& request, std::optiona
   }
   cfn::HookProgress done = progress->value_or(cfn::HookProgress{});
   done.repository = **name;
+  if (metrics != nullptr) metrics->repository = done.repository;
   Logger rlog = log.with([&] {
     Json::Value f(Json::objectValue);
     f["repository"] = done.repository;
@@ -224,6 +235,13 @@ cfn::HookResponse HookFlow::decide(const cfn::HookRequest& request, std::optiona
   };
   auto report = ecr::empty_repository(*ecr_, options, *clock_, *sleeper_, *random_, rlog);
   if (!report) return retry_or_fail(report.error(), "emptying", done, invocation, rlog);
+  if (metrics != nullptr) {
+    // This invocation's share; a repository emptied over several invocations writes one record per invocation.
+    metrics->images_deleted = report->deleted;
+    metrics->images_planned = report->deleted + report->remaining;
+    metrics->throttled_calls = report->throttled;
+    metrics->failures = report->failures.size();
+  }
   done.deleted += report->deleted;
   const std::string invocations = plural(static_cast<std::uint64_t>(invocation), "invocation", "invocations");
 

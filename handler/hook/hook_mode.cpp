@@ -30,7 +30,7 @@ class HookMode final : public EventMode {
       flow_ = std::make_unique<HookFlow>(*ecr_, stacks_.get(), *config, session_->clock(), session_->sleeper(),
                                          session_->random(), session_->logger());
     }
-    return flow_->handle(event, info.deadline);
+    return flow_->handle(event, info.deadline, info.metrics);
   }
 
  private:

@@ -68,15 +68,29 @@ def main():
     aws = LocalAws(args.localaws)
     failed = []
     try:
-        aws.seed("web", 4)
+        # How many images each repository holds (the hook's has an index over two children), so each record's
+        # counts can be checked against what ECR lost.
+        seeded = {"web": aws.seed("web", 4)["images"], "hooked": aws.seed("hooked", 5, indexes=1)["images"]}
         url = aws.admin("/_localaws/response-url", {"key": "emf-test"})["url"]
         custom_resource = {"RequestType": "Delete", "ResponseURL": url, "StackId": "arn:aws:cloudformation:us-east-1:"
                            "123456789012:stack/s/1", "RequestId": "r-1", "LogicalResourceId": "Empty",
                            "PhysicalResourceId": "ecr-sweeper:default:web", "ResourceType": "Custom::EmptyEcrRepository",
                            "ResourceProperties": {"ServiceToken": "arn", "RepositoryName": "web"}}
+        # A CloudFormation Lambda Hook request for a repository's deletion (HOOKS-LAMBDA's documented input).
+        hook = {"clientRequestToken": "t-emf", "awsAccountId": "123456789012",
+                "stackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/2", "changeSetId": "",
+                "hookTypeName": "Private::EcrSweeper::EmptyOnDelete", "hookTypeVersion": "00000001",
+                "hookModel": {"LambdaFunction": "arn:aws:lambda:us-east-1:123456789012:function:ecr-sweeper"},
+                "actionInvocationPoint": "DELETE_PRE_PROVISION",
+                "requestData": {"targetName": "AWS::ECR::Repository", "targetType": "AWS::ECR::Repository",
+                                "targetLogicalId": "Images",
+                                "targetModel": {"resourceProperties": {},
+                                                "previousResourceProperties": {"RepositoryName": "hooked"}}},
+                "requestContext": {"invocation": 1, "callbackContext": None}}
         # (what is sent, the Mode dimension expected, the Repository dimension expected or None)
         invocations = [
             (custom_resource, "custom-resource", "web"),
+            (hook, "hook", "hooked"),
             (samples["push_to_missing"], "create-on-push", "team-a/web"),
             ({"ecrSweeper": {"task": "clean", "options": {"repositories": ["web"]}}}, "sweep", None),
             ({"source": "aws.events", "detail-type": "Scheduled Event", "id": "e-1", "detail": {}},
@@ -126,6 +140,22 @@ def main():
             if missing:
                 failed.append(f"{mode}: metrics missing {sorted(missing)}")
             print(f"{mode}: {json.dumps({k: v for k, v in record.items() if k != '_aws'})}")
+        # The custom resource's Delete and the hook's deletion emptied their repositories: their records carry the
+        # true counts, and ECR agrees that nothing is left.
+        for record in records:
+            mode, repository = record.get("Mode"), record.get("Repository")
+            if mode not in ("custom-resource", "hook"):
+                continue
+            left = aws.admin("/_localaws/ecr/summary?repository=" + repository)["images"]
+            if left != 0 or seeded[repository] == 0:
+                failed.append(f"{mode}: {left} images left in {repository} of {seeded[repository]}")
+            if record.get("ImagesDeleted") != seeded[repository]:
+                failed.append(f"{mode}: ImagesDeleted {record.get('ImagesDeleted')}, {seeded[repository]} were deleted")
+            if record.get("ImagesPlanned") != seeded[repository]:
+                failed.append(f"{mode}: ImagesPlanned {record.get('ImagesPlanned')}, expected {seeded[repository]}")
+            for zero in ("Failures", "Continuations"):
+                if record.get(zero) != 0:
+                    failed.append(f"{mode}: {zero} {record.get(zero)} for a deletion done in one invocation")
         invalid = [r for r in records if r.get("Mode") == "invalid-event"]
         if any(r.get("Failures") != 1 for r in invalid):
             failed.append("an event answered on /error does not count one Failure")

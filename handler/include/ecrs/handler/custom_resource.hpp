@@ -24,6 +24,8 @@
 
 namespace ecrs::handler {
 
+struct InvocationMetrics;  // modes.hpp
+
 // Time kept back from the work for the answer: kReserveFraction of the invocation's time, at least
 // kMinDeadlineReserve and at most what the PUT policy can use (worst_case_duration). The floor is sized from the
 // calls, not a fixed multi-second reserve, so Lambda's default 3 s timeout still gets work done: half of it lets
@@ -73,17 +75,19 @@ class CustomResourceFlow {
   CustomResourceFlow(const CustomResourceFlow&) = delete;
   CustomResourceFlow& operator=(const CustomResourceFlow&) = delete;
 
-  // `event` looks like a custom-resource request (cfn::looks_like_custom_resource).
-  RuntimeReply handle(const Json::Value& event, const Invocation& invocation) noexcept;
+  // `event` looks like a custom-resource request (cfn::looks_like_custom_resource). `metrics`, when given, gets
+  // the repository and what a Delete did, for the invocation's EMF record.
+  RuntimeReply handle(const Json::Value& event, const Invocation& invocation,
+                      InvocationMetrics* metrics = nullptr) noexcept;
 
   const RequestLedger& ledger() const { return ledger_; }
 
  private:
   RuntimeReply handle_request(const Json::Value& event, const Invocation& invocation, const cfn::ResponseTarget& target,
-                              Logger& log);
+                              Logger& log, InvocationMetrics& metrics);
   cfn::CustomResourceOutcome run_delete(const Json::Value& event, const cfn::CustomResourceRequest& request,
                                         const cfn::EmptyEcrRepositoryProperties& props, const Invocation& invocation,
-                                        Logger& log, bool& continued);
+                                        Logger& log, bool& continued, InvocationMetrics& metrics);
   cfn::CustomResourceOutcome run_check(const cfn::EmptyEcrRepositoryProperties& props, const std::string& id,
                                        Logger& log);
   Result<ecr::EmptyReport> run_with_watchdog(const ecr::EmptyOptions& options, const Budget& budget, Logger& log,

@@ -26,6 +26,8 @@
 
 namespace ecrs::handler {
 
+struct InvocationMetrics;  // modes.hpp
+
 // botocore cloudformation service-2.json metadata: protocol "query", apiVersion "2010-05-15".
 using aws::kCloudFormation;
 inline constexpr std::string_view kCloudFormationApiVersion = "2010-05-15";
@@ -89,12 +91,14 @@ class HookFlow {
 
   // `event` looks like a Hooks request (cfn::looks_like_hook_request). The result is the Lambda result: always a
   // JSON object of the documented shape with clientRequestToken echoed, whatever happened (never throws).
-  std::string handle(const Json::Value& event,
-                     std::optional<std::chrono::system_clock::time_point> deadline) noexcept;
+  // `metrics`, when given, gets the repository and what this invocation deleted, for its EMF record.
+  std::string handle(const Json::Value& event, std::optional<std::chrono::system_clock::time_point> deadline,
+                     InvocationMetrics* metrics = nullptr) noexcept;
 
   // The decision without the JSON, for tests and logs.
   cfn::HookResponse decide(const cfn::HookRequest& request,
-                           std::optional<std::chrono::system_clock::time_point> deadline, Logger& log);
+                           std::optional<std::chrono::system_clock::time_point> deadline, Logger& log,
+                           InvocationMetrics* metrics = nullptr);
 
   // Work may continue until this time (the earlier of the Hooks wait and the Lambda deadline, less margins).
   std::chrono::system_clock::time_point work_until(std::chrono::system_clock::time_point start,
