@@ -49,6 +49,18 @@ struct EmptyArgs {
   int concurrency = 8;
 };
 
+// The engine counts listing pages in list_calls whichever operation listed them; ordered_by_media_type says
+// DescribeImages did (ListImages is the fallback when it is denied). describe_calls are DescribeImages reads
+// outside the listing.
+struct ListingCalls {
+  std::uint64_t list_images = 0;
+  std::uint64_t describe_images = 0;
+};
+ListingCalls listing_calls(const ecr::EmptyReport& r) {
+  if (r.ordered_by_media_type) return {0, r.list_calls + r.describe_calls};
+  return {r.list_calls, r.describe_calls};
+}
+
 Json::Value report_json(const EmptyArgs& a, const ecr::EmptyReport& r, bool ok) {
   Json::Value v(Json::objectValue);
   v["repository"] = a.repository;
@@ -61,11 +73,13 @@ Json::Value report_json(const EmptyArgs& a, const ecr::EmptyReport& r, bool ok) 
   v["stalled"] = r.stalled;
   v[a.dry_run ? "would_delete" : "deleted"] = static_cast<Json::UInt64>(r.deleted);
   v["remaining"] = static_cast<Json::UInt64>(r.remaining);
+  const ListingCalls listing = listing_calls(r);
   Json::Value calls(Json::objectValue);
-  calls["ListImages"] = static_cast<Json::UInt64>(r.list_calls);
+  calls["ListImages"] = static_cast<Json::UInt64>(listing.list_images);
+  calls["DescribeImages"] = static_cast<Json::UInt64>(listing.describe_images);
   calls["BatchDeleteImage"] = static_cast<Json::UInt64>(r.delete_calls);
-  calls["DescribeImages"] = static_cast<Json::UInt64>(r.describe_calls);
   v["calls"] = calls;
+  v["listed_with"] = r.ordered_by_media_type ? "DescribeImages" : "ListImages";
   v["retries"] = static_cast<Json::UInt64>(r.retries);
   v["throttled"] = static_cast<Json::UInt64>(r.throttled);
   v["seconds"] = static_cast<double>(r.elapsed.count()) / 1000.0;
@@ -96,8 +110,9 @@ void print_text(std::ostream& out, const EmptyArgs& a, const ecr::EmptyReport& r
     if (r.remaining > 0) out << r.remaining << " images remain.\n";
   }
   for (const auto& f : r.failures) out << "  failed: " << f << '\n';
-  out << "Calls: " << r.list_calls << " ListImages, " << r.delete_calls << " BatchDeleteImage, " << r.describe_calls
-      << " DescribeImages; " << r.retries << " retries, " << r.throttled << " throttled; " << std::fixed
+  const ListingCalls listing = listing_calls(r);
+  out << "Calls: " << listing.describe_images << " DescribeImages, " << listing.list_images << " ListImages, "
+      << r.delete_calls << " BatchDeleteImage; " << r.retries << " retries, " << r.throttled << " throttled; " << std::fixed
       << std::setprecision(1) << static_cast<double>(r.elapsed.count()) / 1000.0 << " s\n";
 }
 

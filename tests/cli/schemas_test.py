@@ -75,6 +75,27 @@ def check(args, cli, schemas_dir, policy, bad_policy):
                 failed += 1
                 print(f"FAIL {schema_name}: {label}\n  {str(e)[:2000]}")
 
+        # "calls" is honest per operation: each count equals what localaws served, and listed_with names the one
+        # listing operation that was used.
+        aws.seed("counted", 250, indexes=2)
+        before = aws.admin("/_localaws/metrics")["operations"]
+        r = run([cli, "empty", "counted", "--output", "json"], env)
+        after = aws.admin("/_localaws/metrics")["operations"]
+        try:
+            doc = json.loads(r.stdout)
+            jsonschema.validate(doc, json.load(open(os.path.join(schemas_dir, "empty.schema.json"))))
+            served = {op: after.get(op, {}).get("calls", 0) - before.get(op, {}).get("calls", 0)
+                      for op in ("ListImages", "DescribeImages", "BatchDeleteImage")}
+            if doc["calls"] != {op: n for op, n in served.items()} or served["BatchDeleteImage"] < 3:
+                raise AssertionError(f"calls {doc['calls']}, localaws served {served}")
+            if doc["listed_with"] != "DescribeImages" or served["ListImages"] != 0:
+                raise AssertionError(f"listed_with {doc['listed_with']}, localaws served {served}")
+            validated += 1
+            print(f"ok   empty calls per operation: {doc['calls']} listed with {doc['listed_with']}")
+        except (AssertionError, ValueError, KeyError, jsonschema.ValidationError) as e:
+            failed += 1
+            print(f"FAIL empty calls per operation\n  {str(e)[:2000]}\n{r.stdout}{r.stderr[-2000:]}")
+
         # The sweep task's report comes back as the invocation's response body.
         sweep_schema = json.load(open(os.path.join(schemas_dir, "sweep-report.schema.json")))
         boot = Bootstrap(os.path.join(args.bin_dir, "bootstrap"), aws)
@@ -96,7 +117,7 @@ def check(args, cli, schemas_dir, policy, bad_policy):
             boot.close()
     finally:
         aws.close()
-    expected = len(cases) + 2
+    expected = len(cases) + 1 + 2
     print(f"{validated} of {expected} documents valid")
     return 0 if failed == 0 and validated == expected else 1
 
