@@ -205,23 +205,6 @@ Json::Value resource_event(localaws::LocalAws& aws, const std::string& request_t
   return e;
 }
 
-// Invokes through the Runtime API and returns the document the bootstrap PUT to the ResponseURL.
-Json::Value invoke_and_read_response(localaws::LocalAws& aws, const Json::Value& event, const std::string& key,
-                                     test_support::ChildProcess& child) {
-  const std::string id = aws.runtime().invoke(to_compact_json(event));
-  const auto outcome = aws.runtime().wait_outcome(id, kProcessTimeout);
-  EXPECT_TRUE(outcome) << "no outcome from the bootstrap:\n" << child.out() << child.err();
-  if (!outcome) return {};
-  EXPECT_EQ(outcome->kind, "response") << outcome->body;
-  const auto put = aws.s3().wait_accepted(key, kProcessTimeout);
-  EXPECT_TRUE(put) << "no PUT to the ResponseURL";
-  if (!put) return {};
-  EXPECT_EQ(aws.s3().accepted(key).size(), 1u) << "one PUT per request";
-  auto doc = parse_json(put->body);
-  EXPECT_TRUE(doc) << put->body;
-  return doc ? *doc : Json::Value();
-}
-
 TEST(LifecycleResourceBinary, CreateGovernsTheMatchingRepositoriesAndDeleteRemovesThePolicy) {
   ASSERT_TRUE(std::filesystem::exists(test_support::bootstrap_path())) << test_support::bootstrap_path();
   localaws::LocalAws aws{localaws::Options{}};
@@ -232,8 +215,8 @@ TEST(LifecycleResourceBinary, CreateGovernsTheMatchingRepositoriesAndDeleteRemov
   test_support::ChildProcess child({test_support::bootstrap_path()},
                                    test_support::lambda_env({aws.runtime_api(), aws.endpoint()}));
 
-  const auto created = invoke_and_read_response(aws, resource_event(aws, "Create", "policies-create", ""),
-                                                "policies-create", child);
+  const auto created = test_support::invoke_and_read_put(aws, resource_event(aws, "Create", "policies-create", ""),
+                                                        "policies-create", child);
   ASSERT_EQ(created["Status"].asString(), "SUCCESS") << created["Reason"].asString() << child.out();
   EXPECT_EQ(created["RequestId"].asString(), "policies-create");
   EXPECT_EQ(created["LogicalResourceId"].asString(), "Govern");
@@ -246,8 +229,8 @@ TEST(LifecycleResourceBinary, CreateGovernsTheMatchingRepositoriesAndDeleteRemov
   }
   EXPECT_FALSE(aws.ecr().repository("unrelated")->lifecycle_policy);
 
-  const auto deleted = invoke_and_read_response(aws, resource_event(aws, "Delete", "policies-delete", physical_id),
-                                                "policies-delete", child);
+  const auto deleted = test_support::invoke_and_read_put(
+      aws, resource_event(aws, "Delete", "policies-delete", physical_id), "policies-delete", child);
   EXPECT_EQ(deleted["Status"].asString(), "SUCCESS") << deleted["Reason"].asString() << child.out();
   EXPECT_EQ(deleted["PhysicalResourceId"].asString(), physical_id);
   for (const auto& name : governed) EXPECT_FALSE(aws.ecr().repository(name)->lifecycle_policy) << name;

@@ -226,19 +226,6 @@ Json::Value lifecycle_event(localaws::LocalAws& aws, const std::string& request_
   return cfn_event(aws, request_type, key, "Custom::EcrLifecyclePolicy", "Govern", physical_id, props);
 }
 
-Json::Value invoke_and_read_put(localaws::LocalAws& aws, const Json::Value& event, const std::string& key,
-                                test_support::ChildProcess& child) {
-  const std::string id = aws.runtime().invoke(to_compact_json(event));
-  const auto outcome = aws.runtime().wait_outcome(id, kProcessTimeout);
-  EXPECT_TRUE(outcome) << "no outcome from the bootstrap:\n" << child.out() << child.err();
-  const auto put = aws.s3().wait_accepted(key, kProcessTimeout);
-  EXPECT_TRUE(put) << "no PUT to the ResponseURL";
-  if (!put) return {};
-  auto doc = parse_json(put->body);
-  EXPECT_TRUE(doc) << put->body;
-  return doc ? *doc : Json::Value();
-}
-
 TEST(SafetyLifecycleResource, DeleteLeavesAnotherStacksPolicyOnARepositoryMatchingThePattern) {
   ASSERT_TRUE(std::filesystem::exists(test_support::bootstrap_path())) << test_support::bootstrap_path();
   localaws::LocalAws aws{localaws::Options{}};
@@ -247,7 +234,8 @@ TEST(SafetyLifecycleResource, DeleteLeavesAnotherStacksPolicyOnARepositoryMatchi
   aws.ecr().create_repository("svc-b");
   test_support::ChildProcess child({test_support::bootstrap_path()},
                                    test_support::lambda_env({aws.runtime_api(), aws.endpoint()}));
-  const auto created = invoke_and_read_put(aws, lifecycle_event(aws, "Create", "lc-create", ""), "lc-create", child);
+  const auto created =
+      test_support::invoke_and_read_put(aws, lifecycle_event(aws, "Create", "lc-create", ""), "lc-create", child);
   ASSERT_EQ(created["Status"].asString(), "SUCCESS") << created["Reason"].asString() << child.out();
   const std::string physical_id = created["PhysicalResourceId"].asString();
   ASSERT_TRUE(aws.ecr().repository("svc-a")->lifecycle_policy);
@@ -260,7 +248,8 @@ TEST(SafetyLifecycleResource, DeleteLeavesAnotherStacksPolicyOnARepositoryMatchi
     aws.ecr().repositories_unlocked().at("svc-c").lifecycle_policy = kTheirPolicy;
   }
   const auto deleted =
-      invoke_and_read_put(aws, lifecycle_event(aws, "Delete", "lc-delete", physical_id), "lc-delete", child);
+      test_support::invoke_and_read_put(aws, lifecycle_event(aws, "Delete", "lc-delete", physical_id), "lc-delete",
+                                        child);
   EXPECT_EQ(deleted["Status"].asString(), "SUCCESS") << deleted["Reason"].asString() << child.out();
   EXPECT_FALSE(aws.ecr().repository("svc-a")->lifecycle_policy) << "ours is removed";
   for (const char* theirs : {"svc-b", "svc-c"}) {
