@@ -10,7 +10,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import cli_args, report  # noqa: E402
 
-VERBS = [["empty"], ["lifecycle", "preview"], ["lifecycle", "apply"], ["repo", "ensure"], ["repo", "template", "apply"]]
+VERBS = [["empty"], ["clean"], ["lifecycle", "preview"], ["lifecycle", "apply"], ["repo", "ensure"],
+         ["repo", "template", "apply"]]
 GROUP = "[Option Group: AWS and output options]"
 
 
