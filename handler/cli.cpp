@@ -164,17 +164,16 @@ int EmptyVerb::run(AwsSession& session, CliContext& io) {
   options.max_concurrency = a.concurrency;
   const Clock& clock = session.clock();
   ProgressTracker tracker(clock.monotonic());
-  bool drawn = false;
+  ProgressLine line(io.err, clock, "images");
   if (io.progress) {
     options.on_progress = [&](const ecr::EmptyProgress& p) {
       tracker.update(p, clock.monotonic());
-      io.err << "\r\x1b[K" << tracker.render() << std::flush;
-      drawn = true;
+      line.update(tracker.deleted(), tracker.total());
     };
     options.progress_interval = std::chrono::milliseconds(500);
   }
   auto report = ecr::empty_repository(ecr, options, clock, session.sleeper(), session.random(), logger);
-  if (drawn) io.err << "\r\x1b[K" << std::flush;
+  line.finish();
   if (!report) {
     if (json) {
       Json::Value v(Json::objectValue);

@@ -8,6 +8,7 @@
 #include "ecrs/common/json.hpp"
 #include "ecrs/common/log.hpp"
 #include "ecrs/handler/clean_mode.hpp"
+#include "ecrs/handler/progress_bar.hpp"
 #include "ecrs/handler/cli_options.hpp"
 
 namespace ecrs::handler {
@@ -107,6 +108,8 @@ definitions -- protect those images with --keep-tag or keep them out of --repos.
 
 --apply re-checks that nothing new uses the digests with a fresh in-use scan and listing after the plan and
 then at least every 15 s while deleting. --max-duration stops in time (between two batches) and says where.
+On a terminal --apply draws a progress line on stderr (images deleted of the total, rate, ETA; not with
+--no-color, NO_COLOR or --debug).
 Output: a summary table per repository (counts, sizes, in use); --verbose adds every image and why.
 --max-duration stopping the run exits 1. With --detailed-exitcode: 3 images planned (dry run) or deleted
 (--apply), 0 nothing to delete.
@@ -180,15 +183,13 @@ class CleanVerb final : public CliVerb {
 
     clean::apply_session_settings(session, options);
     if (max_duration_s_ > 0) options.deadline = session.clock().now() + std::chrono::seconds(max_duration_s_);
-    clean::ProgressLine progress(session.clock());
+    ProgressLine progress(io.err, session.clock(), "images");
     if (apply_ && io.progress) {
       options.plan_first = true;  // a known total from the first deletion
-      options.on_progress = [&](std::size_t deleted, std::size_t planned) {
-        if (auto line = progress.update(deleted, planned)) io.err << '\r' << *line << "\x1b[K" << std::flush;
-      };
+      options.on_progress = [&](std::size_t deleted, std::size_t planned) { progress.update(deleted, planned); };
     }
     auto report = cleanup::run_cleanup(clean::session_factory(session), options, session.clock(), session.logger());
-    if (apply_ && io.progress && progress.shown()) io.err << "\r\x1b[K" << std::flush;
+    progress.finish();
     if (report) {
       for (const auto& p : report->unmatched_patterns) {
         io.err << "ecr-sweeper clean: warning: --repos '" << p << "' matches no repository in "

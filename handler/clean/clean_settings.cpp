@@ -244,25 +244,4 @@ void apply_session_settings(AwsSession& session, cleanup::CleanupOptions& option
   options.random = &session.random();
 }
 
-std::string progress_text(std::size_t done, std::size_t total, std::chrono::duration<double> elapsed) {
-  std::ostringstream os;
-  const double pct = total == 0 ? 100.0 : 100.0 * static_cast<double>(done) / static_cast<double>(total);
-  os << "deleted " << done << '/' << total << " (" << static_cast<int>(pct) << "%)";
-  const double seconds = elapsed.count();
-  if (done > 0 && seconds > 0) {
-    const double rate = static_cast<double>(done) / seconds;
-    os << "  " << static_cast<std::int64_t>(rate + 0.5) << "/s";
-    if (total > done) os << "  ETA " << static_cast<std::int64_t>(static_cast<double>(total - done) / rate + 0.5) << 's';
-  }
-  return os.str();
-}
-
-std::optional<std::string> ProgressLine::update(std::size_t done, std::size_t total) {
-  const auto now = clock_->monotonic();
-  if (done < total && last_ && now - *last_ < kProgressRedraw) return std::nullopt;
-  last_ = now;
-  shown_ = true;
-  return progress_text(done, total, now - started_);
-}
-
 }  // namespace ecrs::handler::clean

@@ -16,6 +16,22 @@
 
 namespace ecrs::handler {
 
+namespace {
+// Calls the ItemDone when the item's work returns, by whichever path (a worker's exception included).
+class NotifyWhenDone {
+ public:
+  explicit NotifyWhenDone(const ItemDone& f) : f_(&f) {}
+  ~NotifyWhenDone() {
+    if (*f_) (*f_)();
+  }
+  NotifyWhenDone(const NotifyWhenDone&) = delete;
+  NotifyWhenDone& operator=(const NotifyWhenDone&) = delete;
+
+ private:
+  const ItemDone* f_;
+};
+}  // namespace
+
 void run_bounded(std::size_t count, int workers, const std::function<void(std::size_t)>& fn,
                  const std::function<void(std::size_t, const Error&)>& on_error) {
   // Without on_error the first exception is carried to the calling thread and rethrown there after every worker
@@ -303,12 +319,13 @@ std::string_view to_string(PolicyChange c) {
 std::vector<ApplyItem> plan_apply(ecr::LifecycleClient& client, const std::string& policy_text,
                                   const std::vector<std::string>& repositories,
                                   const std::optional<std::string>& registry_id, int concurrency,
-                                  const OutOfTime& out_of_time) {
+                                  const OutOfTime& out_of_time, const ItemDone& on_done) {
   const auto wanted = normalize_policy_text(policy_text);
   std::vector<ApplyItem> items(repositories.size());
   for (std::size_t i = 0; i < items.size(); ++i) items[i].repository_name = repositories[i];
   run_bounded(repositories.size(), concurrency, [&](std::size_t i) {
     ApplyItem& item = items[i];
+    const NotifyWhenDone done(on_done);
     if (out_of_time && out_of_time()) {
       item.error = deadline_error("GetLifecyclePolicy", item.repository_name);
       return;
@@ -330,10 +347,12 @@ std::vector<ApplyItem> plan_apply(ecr::LifecycleClient& client, const std::strin
 }
 
 void execute_apply(ecr::LifecycleClient& client, const std::string& policy_text, std::vector<ApplyItem>& items,
-                   const std::optional<std::string>& registry_id, int concurrency, const OutOfTime& out_of_time) {
+                   const std::optional<std::string>& registry_id, int concurrency, const OutOfTime& out_of_time,
+                   const ItemDone& on_done) {
   run_bounded(items.size(), concurrency, [&](std::size_t i) {
     ApplyItem& item = items[i];
     if (item.error || item.change == PolicyChange::unchanged) return;
+    const NotifyWhenDone done(on_done);
     if (out_of_time && out_of_time()) {
       item.error = deadline_error("PutLifecyclePolicy", item.repository_name);
       return;

@@ -1,9 +1,10 @@
 // `ecr-sweeper lifecycle validate|preview|apply` (issue 9). Exit codes (cli_options.hpp): 0 ok, 1 a call failed,
 // 2 usage or an invalid policy (lifecycle::kExitInvalidPolicy), or a change refused because nobody could confirm
-// it, 3 some repositories failed and the others were done, 4 --fail-on-in-use found an image in use.
+// it, 3 --fail-on-in-use found an image in use, 4 some repositories failed and the others were done.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -14,6 +15,7 @@
 #include "ecrs/handler/cli_options.hpp"
 #include "ecrs/handler/lifecycle_in_use.hpp"
 #include "ecrs/handler/lifecycle_mode.hpp"
+#include "ecrs/handler/progress_bar.hpp"
 #include "ecrs/lifecycle/policy_validator.hpp"
 
 namespace ecrs::handler {
@@ -130,7 +132,9 @@ class LifecycleVerb final : public CliVerb {
     apply_->add_flag("--yes,-y", yes_, "Apply without asking");
     add_common_options(*apply_, common_);
     apply_->footer(std::string("--output json: docs/schemas/lifecycle-apply.schema.json (with --output json, apply "
-                               "needs --yes: stdout is the document)\n") +
+                               "needs --yes: stdout is the document)\n"
+                               "On a terminal a progress line on stderr counts repositories read, then applied, of "
+                               "the total, with rate and ETA\n(not with --no-color, NO_COLOR or --debug).\n") +
                    kExitCodesHelp);
     return root_;
   }
@@ -189,7 +193,7 @@ class LifecycleVerb final : public CliVerb {
     const bool table = format_ == OutputFormat::table ||
                        (!output_chosen(session) && options_.table.value_or(::isatty(STDOUT_FILENO) != 0));
     if (preview_->parsed()) return run_preview(session, **client, *text, *repositories, table, io);
-    return run_apply(**client, *text, *repositories, io);
+    return run_apply(**client, *text, *repositories, session.clock(), io);
   }
 
  private:
@@ -338,12 +342,21 @@ class LifecycleVerb final : public CliVerb {
   }
 
   int run_apply(aws::AwsClient& client, const std::string& text, const std::vector<std::string>& repositories,
-                CliContext& io) {
+                const Clock& clock, CliContext& io) {
     const bool json = format_ == OutputFormat::json;
     // With --output json stdout is the document alone; the diff and the question go to stderr.
     std::ostream& human = json ? io.err : io.out;
     ecr::LifecycleClient lc(client);
-    auto items = plan_apply(lc, text, repositories, std::nullopt, concurrency_);
+    // On a terminal, one progress line per phase: reading every repository's policy, then putting the changes.
+    std::optional<ProgressLine> reading;
+    std::atomic<std::uint64_t> read{0};
+    ItemDone on_read;
+    if (io.progress) {
+      reading.emplace(io.err, clock, "repositories read");
+      on_read = [&] { reading->update(++read, repositories.size()); };
+    }
+    auto items = plan_apply(lc, text, repositories, std::nullopt, concurrency_, {}, on_read);
+    if (reading) reading->finish();
     // Hundreds of repositories usually share a handful of current policies: show each distinct diff once.
     std::map<std::string, std::vector<std::string>> by_diff;
     const std::string wanted = pretty_policy(text);
@@ -379,7 +392,16 @@ class LifecycleVerb final : public CliVerb {
         return kExitFailed;
       }
     }
-    if (changes > 0) execute_apply(lc, text, items, std::nullopt, concurrency_);
+    if (changes > 0) {
+      std::optional<ProgressLine> applying;
+      std::atomic<std::uint64_t> put{0};
+      ItemDone on_put;
+      if (io.progress) {
+        applying.emplace(io.err, clock, "repositories applied");
+        on_put = [&] { applying->update(++put, changes); };
+      }
+      execute_apply(lc, text, items, std::nullopt, concurrency_, {}, on_put);
+    }
     std::size_t applied = 0;
     Json::Value list(Json::arrayValue);
     for (const auto& item : items) {

@@ -4,6 +4,7 @@
 
 #include "clean_support.hpp"
 #include "ecrs/common/json.hpp"
+#include "ecrs/handler/progress_bar.hpp"
 
 namespace ecrs::clean_test {
 namespace {
@@ -239,18 +240,23 @@ TEST_F(CleanVerb, MaxDurationStopsInTimeSaysWhereAndExitsOne) {
   EXPECT_EQ(session.clean({"--max-duration", "0"}).rc, 2);
 }
 
-TEST(CleanProgress, TheLineHasTotalPercentageRateAndEta) {
+TEST(CleanProgress, TheLineHasTotalPercentageRateAndEtaAndIsRedrawnAtMostEveryRedrawInterval) {
   using namespace std::chrono_literals;
-  EXPECT_EQ(handler::clean::progress_text(300, 1200, 2s), "deleted 300/1200 (25%)  150/s  ETA 6s");
-  EXPECT_EQ(handler::clean::progress_text(0, 1200, 0s), "deleted 0/1200 (0%)");
-  EXPECT_EQ(handler::clean::progress_text(1200, 1200, 4s), "deleted 1200/1200 (100%)  300/s");
+  EXPECT_EQ(handler::render_progress(300, 1200, "images", 2s),
+            "[######..................]  25%  300/1200 images  150/s  ETA 6s");
+  EXPECT_EQ(handler::render_progress(0, 1200, "images", 0s), "[........................]   0%  0/1200 images");
+  EXPECT_EQ(handler::render_progress(1200, 1200, "images", 4s),
+            "[########################] 100%  1200/1200 images  300/s");
   FakeClock clock;
-  handler::clean::ProgressLine line(clock);
+  std::ostringstream err;
+  handler::ProgressLine line(err, clock, "images");
   EXPECT_TRUE(line.update(100, 1000));
-  EXPECT_FALSE(line.update(200, 1000)) << "redrawn at most every " << line.kProgressRedraw.count() << " ms";
+  EXPECT_FALSE(line.update(200, 1000)) << "redrawn at most every " << handler::kProgressRedraw.count() << " ms";
   EXPECT_TRUE(line.update(1000, 1000)) << "the last one always";
-  clock.advance(handler::clean::ProgressLine::kProgressRedraw);
+  clock.advance(handler::kProgressRedraw);
   EXPECT_TRUE(line.update(1000, 1000));
+  line.finish();
+  EXPECT_EQ(err.str().substr(err.str().size() - 4), "\r\x1b[K") << "erased at the end";
 }
 
 // A terminal (CliContext::progress, stderr is a TTY) gets the progress line on stderr during --apply; the harness
@@ -266,12 +272,12 @@ TEST_F(CleanVerb, ApplyOnATerminalShowsProgressOnStderrAndPipedShowsNone) {
   handler::CliContext io{out, err, /*progress=*/true, nullptr};
   ASSERT_EQ(verb->run(session.get(), io), 0) << err.str();
   const auto total = std::to_string(expected_web_deletions(seeded_, 0, 0).size());
-  EXPECT_NE(err.str().find("deleted " + total + "/" + total + " (100%)"), std::string::npos) << err.str();
-  EXPECT_EQ(out.str().find("deleted " + total + "/"), std::string::npos) << "progress only on stderr";
+  EXPECT_NE(err.str().find("100%  " + total + "/" + total + " images"), std::string::npos) << err.str();
+  EXPECT_EQ(out.str().find(total + "/" + total + " images"), std::string::npos) << "progress only on stderr";
 
   const auto piped = session.clean({"--keep-days", "0", "--keep", "0", "--apply", "--repos", "team-*"});
   EXPECT_EQ(piped.rc, 0) << piped.err;
-  EXPECT_EQ(piped.err.find("deleted "), std::string::npos) << piped.err;
+  EXPECT_EQ(piped.err.find("\r["), std::string::npos) << piped.err;
 }
 
 TEST(CleanVerbFailure, AnUnreachableEndpointExitsOneAndSaysWhy) {

@@ -278,6 +278,15 @@ TEST(ProgressBar, ShowsTotalPercentageRateAndEta) {
   EXPECT_NE(t.render().find("1000/1040"), std::string::npos) << t.render();
 }
 
+// One renderer for every verb: images for empty and clean --apply, repositories for lifecycle apply, where a
+// rate of a few per second keeps a decimal; an unknown total (still listing) shows no percentage and no ETA.
+TEST(ProgressBar, OneRendererForImagesAndRepositories) {
+  using namespace std::chrono_literals;
+  EXPECT_EQ(render_progress(3, 10, "repositories applied", 2s),
+            "[#######.................]  30%  3/10 repositories applied  1.5/s  ETA 5s");
+  EXPECT_EQ(render_progress(250, 0, "images", 5s), "[........................]   ?%  250 images  50/s");
+}
+
 TEST(ProgressBar, DurationsReadAsMinutesAndHours) {
   EXPECT_EQ(format_duration(9.4), "9s");
   EXPECT_EQ(format_duration(185), "3m05s");

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""`ecr-sweeper empty` on a pseudo-terminal: a progress bar on stderr with the total, a percentage, the rate and an
-ETA, erased at the end; none when stderr is a pipe or NO_COLOR is set; stdout stays the summary in every case.
-localaws adds latency to every ECR call so the run lasts past the bar's first redraw (0.5 s)."""
+"""`ecr-sweeper empty` and `lifecycle apply` across many repositories on a pseudo-terminal: a progress bar on stderr
+with the total, a percentage, the rate and an ETA, erased at the end; none when stderr is a pipe or NO_COLOR is
+set; stdout stays the summary in every case. localaws adds latency to every ECR call so the run lasts past the
+bar's first redraw (0.5 s)."""
+import json
 import os
 import pty
 import re
@@ -14,7 +16,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import LocalAws, cli_args, report  # noqa: E402
 
 IMAGES = 2000
-BAR = re.compile(r"\[[#.]{24}\]\s+\d+%\s+\d+/(\d+) images\s+\d+/s\s+ETA \d+(s|m\d\ds)")
+BAR = re.compile(r"\[[#.]{24}\]\s+\d+%\s+\d+/(\d+) images\s+[\d.]+/s\s+ETA \d+(s|m\d\ds)")
+REPOSITORIES = 40
+REPO_BAR = re.compile(r"\[[#.]{24}\]\s+\d+%\s+(\d+)/(\d+) repositories (read|applied)")
+POLICY = {"rules": [{"rulePriority": 1, "description": "keep 5",
+                     "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 5},
+                     "action": {"type": "expire"}}]}
 
 
 def run_on_pty(argv, env):
@@ -79,9 +86,45 @@ def main():
             failed.append("piped: a bar on stderr: " + repr(r.stderr[:300]))
         if f"Deleted {IMAGES} images" not in r.stdout:
             failed.append("piped: stdout lacks the summary: " + r.stdout)
+        failed += lifecycle_apply(cli, aws)
     finally:
         aws.close()
     return report(failed, f"{len(failed)} problem(s)")
+
+
+def lifecycle_apply(cli, aws):
+    """`lifecycle apply` over REPOSITORIES repositories, one at a time: a line per phase (policies read, then put)
+    that ends at the total and is erased; nothing on a terminal under NO_COLOR, nothing on a pipe."""
+    failed = []
+    policy = os.path.join(tempfile.mkdtemp(), "policy.json")
+    with open(policy, "w") as f:
+        json.dump(POLICY, f)
+    for i in range(REPOSITORIES):
+        aws.seed(f"svc-{i:02d}", 0)
+    argv = [cli, "lifecycle", "apply", policy, "--repos", "svc-*", "--yes", "--concurrency", "1"]
+    rc, out, term = run_on_pty(argv, aws.env())
+    bars = REPO_BAR.findall(term)
+    print(f"lifecycle apply on a terminal: exit {rc}, {len(bars)} progress redraws")
+    if rc != 0:
+        failed.append(f"lifecycle apply: exit {rc}: {term[-2000:]}")
+    for phase in ("read", "applied"):
+        drawn = [(int(done), int(total)) for done, total, p in bars if p == phase]
+        if not drawn:
+            failed.append(f"lifecycle apply: no 'repositories {phase}' progress line:\n" + repr(term[-2000:]))
+        elif any(total != REPOSITORIES for _, total in drawn) or drawn[-1][0] != REPOSITORIES:
+            failed.append(f"lifecycle apply: the {phase} line does not count to {REPOSITORIES}: {drawn}")
+    if not term.rstrip("\r\n").endswith("\x1b[K"):
+        failed.append("lifecycle apply: the line is not erased at the end: " + repr(term[-200:]))
+    if f"{REPOSITORIES} applied" not in out or "\x1b[" in out:
+        failed.append("lifecycle apply: stdout lacks the summary or carries escapes: " + out[-500:])
+
+    rc, out, term = run_on_pty(argv, aws.env(NO_COLOR="1"))
+    if REPO_BAR.search(term) or "\x1b[" in term:
+        failed.append("lifecycle apply, NO_COLOR: a bar or an escape sequence: " + repr(term[:300]))
+    r = subprocess.run(argv, env=aws.env(), capture_output=True, text=True, timeout=120)
+    if r.returncode != 0 or REPO_BAR.search(r.stderr) or "\x1b[" in r.stderr:
+        failed.append(f"lifecycle apply, piped: exit {r.returncode} or a bar on stderr: " + repr(r.stderr[:300]))
+    return failed
 
 
 if __name__ == "__main__":

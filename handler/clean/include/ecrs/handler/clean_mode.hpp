@@ -77,25 +77,6 @@ inline constexpr int kMaxDurationSeconds = 24 * 60 * 60;
 // What the session knows that the run uses: AWS_MAX_ATTEMPTS, and the session's sleeper and random source.
 void apply_session_settings(AwsSession& session, cleanup::CleanupOptions& options);
 
-// `clean --apply`'s progress on a terminal: "deleted 300/840 (35%) 120/s ETA 4s", redrawn at most every
-// kProgressRedraw so a fast run does not spend its time on the terminal.
-class ProgressLine {
- public:
-  static constexpr std::chrono::milliseconds kProgressRedraw{200};
-  explicit ProgressLine(const Clock& clock) : clock_(&clock), started_(clock.monotonic()) {}
-  // The line to draw now, or nothing (too soon since the last one; the last update, done == total, always draws).
-  std::optional<std::string> update(std::size_t done, std::size_t total);
-  bool shown() const { return shown_; }
-
- private:
-  const Clock* clock_;
-  std::chrono::steady_clock::time_point started_;
-  std::optional<std::chrono::steady_clock::time_point> last_;
-  bool shown_ = false;
-};
-// The line itself (pure): rate and ETA from the elapsed time; no ETA before the first deletion.
-std::string progress_text(std::size_t done, std::size_t total, std::chrono::duration<double> elapsed);
-
 // Tests choose the format a terminal would get; the binary asks isatty(stdout).
 struct CleanVerbOptions {
   std::optional<bool> table;

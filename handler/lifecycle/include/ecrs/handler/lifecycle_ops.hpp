@@ -40,6 +40,8 @@ void run_bounded(std::size_t count, int workers, const std::function<void(std::s
 // Asked before each per-repository call: true once the caller's deadline is too near to start another. An empty
 // function never runs out.
 using OutOfTime = std::function<bool()>;
+// Called once per repository when its work is over, from the worker that did it (a terminal's progress line).
+using ItemDone = std::function<void()>;
 // The error an item gets when it was not started because time ran out.
 Error deadline_error(const std::string& operation, const std::string& repository);
 
@@ -121,10 +123,12 @@ struct ApplyItem {
 std::vector<ApplyItem> plan_apply(ecr::LifecycleClient& client, const std::string& policy_text,
                                   const std::vector<std::string>& repositories,
                                   const std::optional<std::string>& registry_id, int concurrency,
-                                  const OutOfTime& out_of_time = {});
+                                  const OutOfTime& out_of_time = {}, const ItemDone& on_done = {});
 // PutLifecyclePolicy for every planned create/update without an error; marks applied or records the error.
+// on_done follows each PutLifecyclePolicy, not the items that need none.
 void execute_apply(ecr::LifecycleClient& client, const std::string& policy_text, std::vector<ApplyItem>& items,
-                   const std::optional<std::string>& registry_id, int concurrency, const OutOfTime& out_of_time = {});
+                   const std::optional<std::string>& registry_id, int concurrency, const OutOfTime& out_of_time = {},
+                   const ItemDone& on_done = {});
 
 struct PolicyRemoval {
   std::vector<std::string> removed;                              // ours, deleted (or already gone)
