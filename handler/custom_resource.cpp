@@ -301,7 +301,8 @@ cfn::CustomResourceOutcome CustomResourceFlow::run_delete(const Json::Value& eve
   const ecr::EmptyReport& r = *report;
   // This invocation's share: a continued chain writes one record per invocation, and CloudWatch sums them.
   metrics.images_deleted = props.dry_run ? 0 : r.deleted;
-  metrics.images_planned = r.deleted + r.remaining;
+  // A dry run counts what would go in `deleted` and leaves it all in `remaining` too.
+  metrics.images_planned = props.dry_run ? r.deleted : r.deleted + r.remaining;
   metrics.throttled_calls = r.throttled;
   metrics.failures = r.failures.size();
   const std::int64_t total = before + static_cast<std::int64_t>(r.deleted);

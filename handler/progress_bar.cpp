@@ -74,6 +74,9 @@ ProgressLine::ProgressLine(std::ostream& err, const Clock& clock, std::string un
 
 bool ProgressLine::update(std::uint64_t done, std::uint64_t total) {
   std::lock_guard lock(mu_);
+  // Workers report in any order: a count that arrives after a larger one does not move the line back.
+  done = std::max(done, most_done_);
+  most_done_ = done;
   const auto now = clock_->monotonic();
   if (!(total > 0 && done >= total) && last_ && now - *last_ < redraw_) return false;
   last_ = now;

@@ -254,7 +254,9 @@ TEST(CleanProgress, TheLineHasTotalPercentageRateAndEtaAndIsRedrawnAtMostEveryRe
   EXPECT_FALSE(line.update(200, 1000)) << "redrawn at most every " << handler::kProgressRedraw.count() << " ms";
   EXPECT_TRUE(line.update(1000, 1000)) << "the last one always";
   clock.advance(handler::kProgressRedraw);
-  EXPECT_TRUE(line.update(1000, 1000));
+  EXPECT_TRUE(line.update(999, 1000)) << "a late report from a slower worker";
+  EXPECT_NE(err.str().rfind("1000/1000 images"), err.str().find("1000/1000 images")) << "drawn at 1000 again, not 999";
+  EXPECT_EQ(err.str().find("999/1000"), std::string::npos) << err.str();
   line.finish();
   EXPECT_EQ(err.str().substr(err.str().size() - 4), "\r\x1b[K") << "erased at the end";
 }

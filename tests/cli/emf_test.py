@@ -70,12 +70,16 @@ def main():
     try:
         # How many images each repository holds (the hook's has an index over two children), so each record's
         # counts can be checked against what ECR lost.
-        seeded = {"web": aws.seed("web", 4)["images"], "hooked": aws.seed("hooked", 5, indexes=1)["images"]}
+        seeded = {"web": aws.seed("web", 4)["images"], "hooked": aws.seed("hooked", 5, indexes=1)["images"],
+                  "kept": aws.seed("kept", 3)["images"]}
         url = aws.admin("/_localaws/response-url", {"key": "emf-test"})["url"]
         custom_resource = {"RequestType": "Delete", "ResponseURL": url, "StackId": "arn:aws:cloudformation:us-east-1:"
                            "123456789012:stack/s/1", "RequestId": "r-1", "LogicalResourceId": "Empty",
                            "PhysicalResourceId": "ecr-sweeper:default:web", "ResourceType": "Custom::EmptyEcrRepository",
                            "ResourceProperties": {"ServiceToken": "arn", "RepositoryName": "web"}}
+        dry_run = json.loads(json.dumps(custom_resource))
+        dry_run.update({"RequestId": "r-2", "PhysicalResourceId": "ecr-sweeper:default:kept",
+                        "ResourceProperties": {"ServiceToken": "arn", "RepositoryName": "kept", "DryRun": "true"}})
         # A CloudFormation Lambda Hook request for a repository's deletion (HOOKS-LAMBDA's documented input).
         hook = {"clientRequestToken": "t-emf", "awsAccountId": "123456789012",
                 "stackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/2", "changeSetId": "",
@@ -90,6 +94,7 @@ def main():
         # (what is sent, the Mode dimension expected, the Repository dimension expected or None)
         invocations = [
             (custom_resource, "custom-resource", "web"),
+            (dry_run, "custom-resource", "kept"),
             (hook, "hook", "hooked"),
             (samples["push_to_missing"], "create-on-push", "team-a/web"),
             ({"ecrSweeper": {"task": "clean", "options": {"repositories": ["web"]}}}, "sweep", None),
@@ -147,6 +152,10 @@ def main():
             if mode not in ("custom-resource", "hook"):
                 continue
             left = aws.admin("/_localaws/ecr/summary?repository=" + repository)["images"]
+            if repository == "kept":  # the dry run: everything planned, nothing deleted
+                if left != seeded["kept"] or record.get("ImagesDeleted") != 0 or record.get("ImagesPlanned") != left:
+                    failed.append(f"dry run: {left} of {seeded['kept']} left, record {record}")
+                continue
             if left != 0 or seeded[repository] == 0:
                 failed.append(f"{mode}: {left} images left in {repository} of {seeded[repository]}")
             if record.get("ImagesDeleted") != seeded[repository]:

@@ -58,6 +58,7 @@ class ProgressLine {
   std::chrono::steady_clock::time_point started_;
   mutable std::mutex mu_;
   std::optional<std::chrono::steady_clock::time_point> last_;
+  std::uint64_t most_done_ = 0;
   bool on_screen_ = false;
   bool shown_ = false;
 };
