@@ -46,7 +46,9 @@ struct EmptyOptions {
   // No call may still be in flight after this: each call's timeout is cut to it (so a call cannot overrun the
   // caller's budget) and a call that would get less than kMinCallTime is not started. Unset: the deadline.
   std::optional<std::chrono::system_clock::time_point> call_deadline;
-  std::function<void(const EmptyProgress&)> on_progress;          // called at least every ~2 s while working
+  // Called at least every progress_interval while working; with a deadline closer than four intervals, four
+  // times before it, so a 3 s Lambda still logs its progress.
+  std::function<void(const EmptyProgress&)> on_progress;
   std::chrono::milliseconds progress_interval{2000};
   // Dry run: how many digests report.planned names (the count is report.deleted either way). The custom resource
   // and the Hook keep the default sample; the CLI asks for every digest, so its plan and JSON are complete.
@@ -60,6 +62,9 @@ struct EmptyReport {
   bool stalled = false;   // a whole pass made no progress
   std::uint64_t deleted = 0;    // digests deleted (or that would be, in dry run)
   std::uint64_t remaining = 0;  // digests known to be left when stopping
+  // Digests of a BatchDeleteImage cut short by the call deadline (no reply): ECR may have deleted them or not.
+  // Counted in neither `deleted` nor `remaining`; the next listing tells which.
+  std::uint64_t possibly_deleted = 0;
   // list_calls: listing pages (DescribeImages or ListImages, attempts included); describe_calls: other reads.
   std::uint64_t list_calls = 0, delete_calls = 0, describe_calls = 0, retries = 0, throttled = 0;
   bool ordered_by_media_type = false;  // DescribeImages answered, so indexes went first
@@ -80,6 +85,12 @@ inline constexpr int kMaxThrottledDeleteAttempts = 30;
 // A call is not started with less than this left before EmptyOptions::call_deadline: one ECR round trip from
 // Lambda is tens of milliseconds, and a call cut short has done nothing we can count.
 inline constexpr std::chrono::milliseconds kMinCallTime{100};
+// Nor is a BatchDeleteImage started unless this multiple of its measured latency (kLatencyPercentile of the
+// recent successful calls) is left before the call deadline: a batch cut at the deadline may still be deleted
+// by ECR, uncounted, so starting one only makes sense when it will very likely answer.
+inline constexpr double kCallStartHeadroom = 1.5;
+inline constexpr double kLatencyPercentile = 0.95;
+inline constexpr std::size_t kLatencySamples = 64;
 // Batches queued ahead of the deleters: two pages' worth, so the lister runs ahead by one page and no further.
 inline constexpr std::size_t kMaxQueuedBatches = 20;
 // A safety net on re-listing: each pass must delete something, but an endless stream of pushes must not keep
