@@ -76,8 +76,11 @@ void AdaptiveRateController::report(Ticket& t, Outcome o) {
   --in_flight_;
   cv_.notify_all();
   if (o == Outcome::error) return;
-  (o == Outcome::success ? round_ok_ : round_throttled_) += 1;
   const SteadyTime now = clock_->monotonic();
+  // A call sent before the rate last changed tells about the old rate, not this round's: with many deleters
+  // unpaced, the first test round would otherwise open with the flood's last throttles and pace at nothing.
+  const bool counts = t.sent >= rate_changed_;
+  if (counts) (o == Outcome::success ? round_ok_ : round_throttled_) += 1;
   if (o == Outcome::success) {
     successes_.push_back(now);
     // Bounded by the calls of one kRateWindow, whatever the run's length.
@@ -85,11 +88,16 @@ void AdaptiveRateController::report(Ticket& t, Outcome o) {
   }
   const int n = round_ok_ + round_throttled_;
   const auto elapsed = now - round_start_;
-  if ((n >= kRoundCalls && elapsed >= kRoundMin) || (n >= kRoundMinCalls && elapsed >= kRoundMax) ||
+  if (counts && ((n >= kRoundCalls && elapsed >= kRoundMin) || (n >= kRoundMinCalls && elapsed >= kRoundMax) ||
       // A flood of throttles is evidence enough without waiting for a whole round.
-      (round_throttled_ >= kRoundCalls / 4 && elapsed >= kRoundMin / 2)) {
+      (round_throttled_ >= kRoundCalls / 4 && elapsed >= kRoundMin / 2) ||
+      (mode_ == Mode::unpaced && is_flood(round_throttled_, n)))) {
     end_round_locked(now);
   }
+}
+
+bool AdaptiveRateController::is_flood(int throttled, int n) const {
+  return first_round_ && n >= kFloodCalls && throttled >= kFloodFraction * n && clearly_above(kFloodFraction, floor_, n);
 }
 
 bool AdaptiveRateController::clearly_above(double f, double floor, int n) const {
@@ -105,10 +113,13 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
   const double goodput = round_ok_ / seconds;
   const double attempts = n / seconds;
   const bool throttled = round_throttled_ >= 2 && clearly_above(fraction, floor_, n);
+  const bool flood = is_flood(round_throttled_, n);
+  first_round_ = false;
   round_ok_ = round_throttled_ = 0;
   round_start_ = now;
   const auto pace = [&](double r) {
     rate_ = std::max(kMinRate, r);
+    rate_changed_ = now;
     next_send_ = std::max(next_send_, now);
   };
   // Slow down to what got through, remembering where we came from in case slowing turns out to cost goodput.
@@ -132,8 +143,11 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
         flagged_rounds_ = 0;
         // Learn the floor from clean rounds too, so one unlucky round does not keep a stale floor.
         floor_ = 0.8 * floor_ + 0.2 * fraction;
-      } else if (++flagged_rounds_ >= 2) {
-        // Two rounds in a row: one alone is as likely a bucket's initial burst running out, or noise.
+      } else if (flood || ++flagged_rounds_ >= 2) {
+        // Two rounds in a row: one alone is as likely a bucket's initial burst running out, or noise. A flood
+        // in the run's first round (most of the first replies throttled: deleters starting far above a cap)
+        // tests at once; waiting for a second round would cost every deleter's retries meanwhile, and a false
+        // alarm (p ≈ 0.015 per run at 30% random throttling) costs a test round and a few probes.
         flagged_rounds_ = 0;
         start_test(recent_goodput);
       }
@@ -148,6 +162,7 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
         // on, and the rate goes back to where it was.
         floor_ = fraction;
         rate_ = prev_rate_;
+        rate_changed_ = now;
         mode_ = prev_rate_ > 0 ? Mode::holding : Mode::unpaced;
         clean_rounds_ = 0;
         probe_gain_ = kProbeGain;
@@ -185,6 +200,16 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
   }
 }
 
+// Full jitter: rand * min(base * 2^(attempt-1), cap). A long sleep only leaves a straggler batch at the end of
+// the run.
+milliseconds AdaptiveRateController::retry_delay(int attempt, Random& random) {
+  constexpr milliseconds kBase{10};
+  constexpr milliseconds kCap{1000};
+  const double base = static_cast<double>(kBase.count()) * std::pow(2.0, attempt - 1);
+  return milliseconds(
+      static_cast<std::int64_t>(random.uniform01() * std::min(base, static_cast<double>(kCap.count()))));
+}
+
 int AdaptiveRateController::limit() const { return max_; }
 
 double AdaptiveRateController::rate() const {
@@ -209,10 +234,6 @@ namespace {
 
 constexpr const char* kRepositoryNotFound = "RepositoryNotFoundException";
 constexpr const char* kDeadlineReached = "DeadlineReached";  // ours: a call not started for lack of time
-// Full jitter for our own retries of throttled calls: rand * min(base * 2^(attempt-1), cap). Short, because the
-// rate controller paces the deletes; a long sleep only leaves a straggler batch at the end of the run.
-constexpr milliseconds kThrottleRetryBase{10};
-constexpr milliseconds kThrottleRetryCap{1000};
 // The transport's default per-attempt timeout (aws/transport.hpp); a deadline only ever shortens it.
 constexpr milliseconds kDefaultCallTimeout{60000};
 constexpr milliseconds kDefaultConnectTimeout{5000};
@@ -237,11 +258,6 @@ milliseconds progress_every(const EmptyOptions& o, const Clock& clock) {
   return std::min(o.progress_interval, std::max(kMinProgressEvery, budget));
 }
 
-milliseconds throttle_delay(int attempt, Random& random) {
-  const double base = static_cast<double>(kThrottleRetryBase.count()) * std::pow(2.0, attempt - 1);
-  return milliseconds(static_cast<std::int64_t>(
-      random.uniform01() * std::min(base, static_cast<double>(kThrottleRetryCap.count()))));
-}
 
 // FNV-1a, 64 bits: the seen-set keeps this instead of the 71-character digest. Two of 100,000 digests collide
 // with p ≈ 3e-10; a digest skipped for a collision is found by the next pass's listing.
@@ -484,7 +500,7 @@ auto Run::read(Call&& call, std::uint64_t EmptyReport::*counter) -> decltype(cal
         std::lock_guard l(report_mu_);
         ++report_.retries;
       }
-      sleeper_.sleep_for(throttle_delay(attempt, random_));
+      sleeper_.sleep_for(AdaptiveRateController::retry_delay(attempt, random_));
       continue;
     }
     if (!r.error().retryable || client_.max_attempts() <= 1) return r;
@@ -770,7 +786,7 @@ void Run::delete_batch(const Batch& batch) {
       ++report_.retries;
     }
     if (throttled) {
-      sleeper_.sleep_for(throttle_delay(attempt, random_));
+      sleeper_.sleep_for(AdaptiveRateController::retry_delay(attempt, random_));
     } else {
       configured_policy = true;
     }
