@@ -357,6 +357,10 @@ class Run {
  private:
   std::string context(std::string_view op) const { return std::string(op) + " repository=" + opts_.repository; }
   bool deadline_passed() const { return opts_.deadline && clock_.now() >= *opts_.deadline; }
+  // Past the work's deadline or the calls' (a caller may set only call_deadline): a call failing now was cut.
+  bool out_of_time() const {
+    return deadline_passed() || (opts_.call_deadline && clock_.now() >= *opts_.call_deadline);
+  }
   std::optional<aws::CallOptions> call_options(aws::CallStats* stats, std::optional<int> max_attempts,
                                                milliseconds min_left = kMinCallTime) const;
   milliseconds expected_delete_time() const;
@@ -764,7 +768,7 @@ void Run::delete_batch(const Batch& batch) {
     }
     // A call cut short by the deadline after it was sent: ECR may have deleted the batch or not, and only the
     // next listing can tell. Its digests are neither deleted nor remaining.
-    if (deadline_passed() && request_may_have_arrived(e)) {
+    if (out_of_time() && request_may_have_arrived(e)) {
       unknown_ += batch.digests.size();
       deadline_hit_ = true;
       Json::Value f(Json::objectValue);

@@ -159,6 +159,21 @@ TEST(DeadlineCut, ABatchCutAtTheCallDeadlineIsCountedAsPossiblyDeletedNotRemaini
   EXPECT_EQ(again->possibly_deleted, 0u);
 }
 
+TEST(DeadlineCut, ACallerWithOnlyACallDeadlineGetsTheSameHonestCount) {
+  FakeWorld w(300, 50ms);
+  w.ecr.stall_call(2);
+  EmptyOptions o = one_at_a_time(w, 10s, 10s);
+  o.deadline.reset();
+  auto r = w.empty(o);
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_EQ(w.ecr.cut_calls(), 1);
+  EXPECT_EQ(w.ecr.delete_calls(), 2);  // nothing after the cut: the call deadline has passed
+  EXPECT_EQ(r->deleted, 100u);
+  EXPECT_EQ(r->possibly_deleted, 100u);
+  EXPECT_EQ(r->remaining, 100u);
+  EXPECT_TRUE(r->deadline_reached);
+}
+
 TEST(DeadlineCut, ABatchWhoseMeasuredLatencyDoesNotFitBeforeTheCallDeadlineIsNotStarted) {
   // Each batch takes 400 ms. Two fit before the work stops at 900 ms; the third would start at 800 ms with
   // 350 ms to the call deadline: enough for kMinCallTime, not for the latency just measured.
