@@ -76,8 +76,11 @@ void AdaptiveRateController::report(Ticket& t, Outcome o) {
   --in_flight_;
   cv_.notify_all();
   if (o == Outcome::error) return;
-  (o == Outcome::success ? round_ok_ : round_throttled_) += 1;
   const SteadyTime now = clock_->monotonic();
+  // A call sent before the rate last changed tells about the old rate, not this round's: with many deleters
+  // unpaced, the first test round would otherwise open with the flood's last throttles and pace at nothing.
+  const bool counts = t.sent >= rate_changed_;
+  if (counts) (o == Outcome::success ? round_ok_ : round_throttled_) += 1;
   if (o == Outcome::success) {
     successes_.push_back(now);
     // Bounded by the calls of one kRateWindow, whatever the run's length.
@@ -85,11 +88,16 @@ void AdaptiveRateController::report(Ticket& t, Outcome o) {
   }
   const int n = round_ok_ + round_throttled_;
   const auto elapsed = now - round_start_;
-  if ((n >= kRoundCalls && elapsed >= kRoundMin) || (n >= kRoundMinCalls && elapsed >= kRoundMax) ||
+  if (counts && ((n >= kRoundCalls && elapsed >= kRoundMin) || (n >= kRoundMinCalls && elapsed >= kRoundMax) ||
       // A flood of throttles is evidence enough without waiting for a whole round.
-      (round_throttled_ >= kRoundCalls / 4 && elapsed >= kRoundMin / 2)) {
+      (round_throttled_ >= kRoundCalls / 4 && elapsed >= kRoundMin / 2) ||
+      (mode_ == Mode::unpaced && is_flood(round_throttled_, n)))) {
     end_round_locked(now);
   }
+}
+
+bool AdaptiveRateController::is_flood(int throttled, int n) const {
+  return first_round_ && n >= kFloodCalls && throttled >= kFloodFraction * n && clearly_above(kFloodFraction, floor_, n);
 }
 
 bool AdaptiveRateController::clearly_above(double f, double floor, int n) const {
@@ -105,10 +113,13 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
   const double goodput = round_ok_ / seconds;
   const double attempts = n / seconds;
   const bool throttled = round_throttled_ >= 2 && clearly_above(fraction, floor_, n);
+  const bool flood = is_flood(round_throttled_, n);
+  first_round_ = false;
   round_ok_ = round_throttled_ = 0;
   round_start_ = now;
   const auto pace = [&](double r) {
     rate_ = std::max(kMinRate, r);
+    rate_changed_ = now;
     next_send_ = std::max(next_send_, now);
   };
   // Slow down to what got through, remembering where we came from in case slowing turns out to cost goodput.
@@ -132,8 +143,11 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
         flagged_rounds_ = 0;
         // Learn the floor from clean rounds too, so one unlucky round does not keep a stale floor.
         floor_ = 0.8 * floor_ + 0.2 * fraction;
-      } else if (++flagged_rounds_ >= 2) {
-        // Two rounds in a row: one alone is as likely a bucket's initial burst running out, or noise.
+      } else if (flood || ++flagged_rounds_ >= 2) {
+        // Two rounds in a row: one alone is as likely a bucket's initial burst running out, or noise. A flood
+        // in the run's first round (most of the first replies throttled: deleters starting far above a cap)
+        // tests at once; waiting for a second round would cost every deleter's retries meanwhile, and a false
+        // alarm (p ≈ 0.015 per run at 30% random throttling) costs a test round and a few probes.
         flagged_rounds_ = 0;
         start_test(recent_goodput);
       }
@@ -148,6 +162,7 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
         // on, and the rate goes back to where it was.
         floor_ = fraction;
         rate_ = prev_rate_;
+        rate_changed_ = now;
         mode_ = prev_rate_ > 0 ? Mode::holding : Mode::unpaced;
         clean_rounds_ = 0;
         probe_gain_ = kProbeGain;
@@ -185,6 +200,16 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
   }
 }
 
+// Full jitter: rand * min(base * 2^(attempt-1), cap). A long sleep only leaves a straggler batch at the end of
+// the run.
+milliseconds AdaptiveRateController::retry_delay(int attempt, Random& random) {
+  constexpr milliseconds kBase{10};
+  constexpr milliseconds kCap{1000};
+  const double base = static_cast<double>(kBase.count()) * std::pow(2.0, attempt - 1);
+  return milliseconds(
+      static_cast<std::int64_t>(random.uniform01() * std::min(base, static_cast<double>(kCap.count()))));
+}
+
 int AdaptiveRateController::limit() const { return max_; }
 
 double AdaptiveRateController::rate() const {
@@ -209,20 +234,30 @@ namespace {
 
 constexpr const char* kRepositoryNotFound = "RepositoryNotFoundException";
 constexpr const char* kDeadlineReached = "DeadlineReached";  // ours: a call not started for lack of time
-// Full jitter for our own retries of throttled calls: rand * min(base * 2^(attempt-1), cap). Short, because the
-// rate controller paces the deletes; a long sleep only leaves a straggler batch at the end of the run.
-constexpr milliseconds kThrottleRetryBase{10};
-constexpr milliseconds kThrottleRetryCap{1000};
 // The transport's default per-attempt timeout (aws/transport.hpp); a deadline only ever shortens it.
 constexpr milliseconds kDefaultCallTimeout{60000};
 constexpr milliseconds kDefaultConnectTimeout{5000};
 constexpr int kMaxWorkers = 64;  // ours: far above any rate ECR sustains per repository
 
-milliseconds throttle_delay(int attempt, Random& random) {
-  const double base = static_cast<double>(kThrottleRetryBase.count()) * std::pow(2.0, attempt - 1);
-  return milliseconds(static_cast<std::int64_t>(
-      random.uniform01() * std::min(base, static_cast<double>(kThrottleRetryCap.count()))));
+// No HTTP reply, and not a failure that happens before the request is sent (connecting, TLS, a refused URL):
+// the request may have reached ECR and been carried out.
+bool request_may_have_arrived(const Error& e) {
+  if (e.http_status != 0) return false;
+  for (const char* before_send : {"ConnectionError", "TlsError", "InsecureEndpoint", "InvalidUrl", kDeadlineReached}) {
+    if (e.code == before_send) return false;
+  }
+  return true;
 }
+
+// Progress at least every options.progress_interval, and at least four times before a deadline closer than that.
+milliseconds progress_every(const EmptyOptions& o, const Clock& clock) {
+  constexpr int kProgressLinesPerBudget = 4;
+  constexpr milliseconds kMinProgressEvery{50};  // the waits between lines are this long: no busy loop
+  if (!o.deadline) return o.progress_interval;
+  const auto budget = duration_cast<milliseconds>(*o.deadline - clock.now()) / kProgressLinesPerBudget;
+  return std::min(o.progress_interval, std::max(kMinProgressEvery, budget));
+}
+
 
 // FNV-1a, 64 bits: the seen-set keeps this instead of the 71-character digest. Two of 100,000 digests collide
 // with p ≈ 3e-10; a digest skipped for a collision is found by the next pass's listing.
@@ -303,7 +338,8 @@ class Run {
         }())),
         controller_(std::clamp(options.max_concurrency, 1, kMaxWorkers), clock, sleeper),
         started_(clock.monotonic()),
-        last_progress_(started_) {
+        last_progress_(started_),
+        progress_every_(progress_every(options, clock)) {
     seen_.clear();
     if (!opts_.dry_run) {
       const int n = std::clamp(opts_.max_concurrency, 1, kMaxWorkers);
@@ -321,7 +357,14 @@ class Run {
  private:
   std::string context(std::string_view op) const { return std::string(op) + " repository=" + opts_.repository; }
   bool deadline_passed() const { return opts_.deadline && clock_.now() >= *opts_.deadline; }
-  std::optional<aws::CallOptions> call_options(aws::CallStats* stats, std::optional<int> max_attempts) const;
+  // Past the work's deadline or the calls' (a caller may set only call_deadline): a call failing now was cut.
+  bool out_of_time() const {
+    return deadline_passed() || (opts_.call_deadline && clock_.now() >= *opts_.call_deadline);
+  }
+  std::optional<aws::CallOptions> call_options(aws::CallStats* stats, std::optional<int> max_attempts,
+                                               milliseconds min_left = kMinCallTime) const;
+  milliseconds expected_delete_time() const;
+  void record_delete_latency(std::chrono::steady_clock::duration d);
 
   template <class Call>
   auto read(Call&& call, std::uint64_t EmptyReport::*counter) -> decltype(call(aws::CallOptions{}));
@@ -362,6 +405,7 @@ class Run {
   AdaptiveRateController controller_;
   SteadyTime started_;
   SteadyTime last_progress_;
+  milliseconds progress_every_;
 
   // The lister's (caller's thread) state.
   DigestSet seen_;
@@ -370,7 +414,7 @@ class Run {
   std::vector<std::string> image_pending_;
   std::atomic<std::uint64_t> listed_{0};  // distinct digests listed this pass
   std::atomic<bool> listing_done_{false};
-  std::uint64_t pass_base_deleted_ = 0, pass_base_gone_ = 0;
+  std::uint64_t pass_base_deleted_ = 0, pass_base_gone_ = 0, pass_base_unknown_ = 0;
 
   // Shared with the deleters.
   mutable std::mutex report_mu_;
@@ -379,6 +423,10 @@ class Run {
   std::vector<std::string> carry_;  // refused while an index held them, or upstream trouble: try again later
   std::optional<Error> fatal_;
   std::atomic<std::uint64_t> deleted_{0}, gone_{0}, unstarted_{0}, permanent_{0}, batches_done_{0};
+  std::atomic<std::uint64_t> unknown_{0};  // digests of calls cut at the deadline: EmptyReport::possibly_deleted
+  mutable std::mutex latency_mu_;
+  std::vector<std::chrono::steady_clock::duration> latencies_;  // the last kLatencySamples successful deletes
+  std::size_t latency_next_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<bool> deadline_hit_{false};
   std::atomic<bool> repository_missing_{false};
@@ -393,18 +441,42 @@ class Run {
   std::vector<std::jthread> workers_;  // last: joined first
 };
 
-std::optional<aws::CallOptions> Run::call_options(aws::CallStats* stats, std::optional<int> max_attempts) const {
+std::optional<aws::CallOptions> Run::call_options(aws::CallStats* stats, std::optional<int> max_attempts,
+                                                  milliseconds min_left) const {
   aws::CallOptions o;
   o.stats = stats;
   o.max_attempts = max_attempts;
   const auto limit = opts_.call_deadline ? opts_.call_deadline : opts_.deadline;
   if (limit) {
     const auto left = duration_cast<milliseconds>(*limit - clock_.now());
-    if (left < kMinCallTime) return std::nullopt;
+    if (left < std::max(kMinCallTime, min_left)) return std::nullopt;
     o.request.total_timeout = std::min(kDefaultCallTimeout, left);
     o.request.connect_timeout = std::min(kDefaultConnectTimeout, left);
   }
   return o;
+}
+
+milliseconds Run::expected_delete_time() const {
+  std::vector<std::chrono::steady_clock::duration> v;
+  {
+    std::lock_guard l(latency_mu_);
+    v = latencies_;
+  }
+  if (v.empty()) return kMinCallTime;
+  const auto k = static_cast<std::size_t>(kLatencyPercentile * static_cast<double>(v.size() - 1) + 0.5);
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  const duration<double, std::milli> expected = v[k] * kCallStartHeadroom;
+  return std::max(kMinCallTime, milliseconds(static_cast<std::int64_t>(std::ceil(expected.count()))));
+}
+
+void Run::record_delete_latency(std::chrono::steady_clock::duration d) {
+  std::lock_guard l(latency_mu_);
+  if (latencies_.size() < kLatencySamples) {
+    latencies_.push_back(d);
+  } else {
+    latencies_[latency_next_] = d;
+    latency_next_ = (latency_next_ + 1) % kLatencySamples;
+  }
 }
 
 void Run::add_stats(const aws::CallStats& s, std::uint64_t EmptyReport::*calls) {
@@ -432,7 +504,7 @@ auto Run::read(Call&& call, std::uint64_t EmptyReport::*counter) -> decltype(cal
         std::lock_guard l(report_mu_);
         ++report_.retries;
       }
-      sleeper_.sleep_for(throttle_delay(attempt, random_));
+      sleeper_.sleep_for(AdaptiveRateController::retry_delay(attempt, random_));
       continue;
     }
     if (!r.error().retryable || client_.max_attempts() <= 1) return r;
@@ -526,7 +598,7 @@ void Run::submit_pending_images() {
 void Run::submit(Batch batch) {
   std::unique_lock l(q_mu_);
   while (queue_.size() >= kMaxQueuedBatches) {
-    idle_cv_.wait_for(l, opts_.progress_interval, [&] { return queue_.size() < kMaxQueuedBatches; });
+    idle_cv_.wait_for(l, progress_every_, [&] { return queue_.size() < kMaxQueuedBatches; });
     l.unlock();
     progress(false);
     l.lock();
@@ -541,7 +613,7 @@ void Run::drain() {
   std::unique_lock l(q_mu_);
   while (!(queue_.empty() && busy_ == 0)) {
     // Progress comes from this (the caller's) thread only, so on_progress needs no locking of its own.
-    idle_cv_.wait_for(l, opts_.progress_interval, [&] { return queue_.empty() && busy_ == 0; });
+    idle_cv_.wait_for(l, progress_every_, [&] { return queue_.empty() && busy_ == 0; });
     l.unlock();
     progress(false);
     l.lock();
@@ -648,14 +720,18 @@ void Run::delete_batch(const Batch& batch) {
   for (int attempt = 1;; ++attempt) {
     if (stop_) return give_up(false);
     if (deadline_passed()) return give_up(true);
-    aws::CallStats stats{};
-    auto call = call_options(&stats, configured_policy ? std::nullopt : std::optional<int>(1));
-    if (!call) return give_up(true);
     auto ticket = controller_.acquire();
+    // Decided at the send time, after the pacing wait: the call's timeout, and whether it will likely answer
+    // before the call deadline.
+    aws::CallStats stats{};
+    auto call = call_options(&stats, configured_policy ? std::nullopt : std::optional<int>(1), expected_delete_time());
+    if (!call || deadline_passed()) return give_up(true);  // the ticket frees its slot, counted in no round
+    const SteadyTime sent = clock_.monotonic();
     auto r = client_.batch_delete_image(req, *call);
     add_stats(stats, &EmptyReport::delete_calls);
     if (r) {
       controller_.on_success(ticket);
+      if (stats.attempts <= 1) record_delete_latency(clock_.monotonic() - sent);
       std::unordered_set<std::string_view> deleted;
       for (const auto& id : r->image_ids) {
         if (!id.image_digest.empty()) deleted.insert(id.image_digest);
@@ -690,7 +766,17 @@ void Run::delete_batch(const Batch& batch) {
       stop_ = true;
       return give_up(false);
     }
-    // A call cut short by the deadline did nothing we can count; the next invocation's listing will tell.
+    // A call cut short by the deadline after it was sent: ECR may have deleted the batch or not, and only the
+    // next listing can tell. Its digests are neither deleted nor remaining.
+    if (out_of_time() && request_may_have_arrived(e)) {
+      unknown_ += batch.digests.size();
+      deadline_hit_ = true;
+      Json::Value f(Json::objectValue);
+      f["error"] = e.describe();
+      f["possibly_deleted"] = Json::UInt64(batch.digests.size());
+      log_.warn("BatchDeleteImage cut short at the deadline; its images may or may not be deleted", f);
+      return;
+    }
     if (deadline_passed() && (throttled || e.retryable)) return give_up(true);
     const bool retry = throttled ? attempt < kMaxThrottledDeleteAttempts : (e.retryable && !configured_policy);
     if (!retry) {
@@ -704,7 +790,7 @@ void Run::delete_batch(const Batch& batch) {
       ++report_.retries;
     }
     if (throttled) {
-      sleeper_.sleep_for(throttle_delay(attempt, random_));
+      sleeper_.sleep_for(AdaptiveRateController::retry_delay(attempt, random_));
     } else {
       configured_policy = true;
     }
@@ -741,7 +827,7 @@ EmptyProgress Run::snapshot() const {
 
 void Run::progress(bool force) {
   const SteadyTime now = clock_.monotonic();
-  if (!force && now - last_progress_ < opts_.progress_interval) return;
+  if (!force && now - last_progress_ < progress_every_) return;
   last_progress_ = now;
   if (opts_.on_progress) opts_.on_progress(snapshot());
 }
@@ -750,10 +836,12 @@ Result<EmptyReport> Run::finish() {
   stop_workers();
   std::lock_guard l(report_mu_);
   report_.deleted = opts_.dry_run ? report_.deleted : deleted_.load();
+  report_.possibly_deleted = unknown_;
   report_.elapsed = duration_cast<milliseconds>(clock_.monotonic() - started_);
   Json::Value f(Json::objectValue);
   f["deleted"] = Json::UInt64(report_.deleted);
   f["remaining"] = Json::UInt64(report_.remaining);
+  f["possibly_deleted"] = Json::UInt64(report_.possibly_deleted);
   f["complete"] = report_.complete;
   f["repository_missing"] = report_.repository_missing;
   f["deadline_reached"] = report_.deadline_reached;
@@ -792,6 +880,7 @@ Result<EmptyReport> Run::run_empty() {
     listing_done_ = false;
     pass_base_deleted_ = deleted_;
     pass_base_gone_ = gone_;
+    pass_base_unknown_ = unknown_;
     const std::uint64_t unstarted_before = unstarted_;
     std::optional<std::string> token;
     std::optional<Error> list_error;
@@ -842,7 +931,8 @@ Result<EmptyReport> Run::run_empty() {
       }
     }
     const std::uint64_t listed = listed_;
-    const std::uint64_t done = deleted_ - pass_base_deleted_ + gone_ - pass_base_gone_;
+    const std::uint64_t done =
+        deleted_ - pass_base_deleted_ + gone_ - pass_base_gone_ + unknown_ - pass_base_unknown_;
     bool end = true;
     bool too_many_passes = false;
     {
@@ -906,7 +996,7 @@ Result<EmptyReport> Run::run_given(std::span<const ImageId> images) {
   {
     std::lock_guard l(report_mu_);
     const std::uint64_t listed = listed_;
-    const std::uint64_t done = deleted_ + gone_;
+    const std::uint64_t done = deleted_ + gone_ + unknown_;
     report_.repository_missing = repository_missing_;
     report_.remaining = repository_missing_ ? 0 : listed - std::min(listed, done);
     if (opts_.dry_run) {
@@ -914,7 +1004,7 @@ Result<EmptyReport> Run::run_given(std::span<const ImageId> images) {
       report_.remaining = listed;
     } else {
       report_.deadline_reached = deadline_hit_;
-      report_.complete = report_.remaining == 0;
+      report_.complete = report_.remaining == 0 && unknown_ == 0;
     }
   }
   return finish();

@@ -66,12 +66,13 @@ class HookBinaryTest : public ::testing::Test {
     server_->stop();
   }
 
-  // The bootstrap, started once per test, sequential deletion so a slowed batch bounds what one budget can do.
-  void start_bootstrap() {
+  // The bootstrap, started once per test, sequential deletion (unless told) so a slowed batch bounds what one
+  // budget can do.
+  void start_bootstrap(int concurrency = 1) {
     test_support::LambdaEnvSpec spec{server_->runtime_api(), server_->endpoint()};
     spec.secret_access_key = kSecretKey;
     auto env = test_support::lambda_env(spec);
-    env["ECRS_CONCURRENCY"] = "1";
+    env["ECRS_CONCURRENCY"] = std::to_string(concurrency);
     ASSERT_TRUE(std::filesystem::exists(test_support::bootstrap_path())) << test_support::bootstrap_path();
     child_ = std::make_unique<test_support::ChildProcess>(std::vector<std::string>{test_support::bootstrap_path()}, env);
     // The first deadline is counted from the hand-out, but a slow start must not eat a short budget either.
@@ -314,6 +315,49 @@ TEST_F(HookBinaryTest, LogIsJsonLinesNamingEachAnswerAndNoSecret) {
     }
     EXPECT_TRUE(answered) << token << "\n" << log;
   }
+}
+
+// Lambda's default 3 s timeout (about 2.2 s of work after kHookReplyReserve), every ECR call 40 ms, two deletes
+// in flight: at most 110 batches fit in one invocation however fast the machine, so 12,000 images need a second
+// one, and the three invocations Hooks allows have room to spare. Each IN_PROGRESS says how many are deleted and
+// how many are at least left, both checked against localaws; then SUCCESS with the repository empty.
+TEST_F(HookBinaryTest, AThreeSecondBudgetWithSlowCallsReportsDeletedAndLeftThenSucceeds) {
+  constexpr std::size_t kImages = 12000;
+  seed("slow", kImages);
+  server_->set_latency("*", 40ms);
+  start_bootstrap(2);
+  Json::Value context;
+  Json::Value last;
+  int in_progress = 0;
+  for (int invocation = 1; invocation <= cfn::kMaxHookInvocations; ++invocation) {
+    last = ask(hook_event("t-slow", kEcrRepository, kDeletePreProvision, delete_model("slow"), invocation, context),
+               kShortTimeout);
+    if (last["hookStatus"].asString() != "IN_PROGRESS") break;
+    ++in_progress;
+    context = last["callbackContext"];
+    auto progress = cfn::read_hook_progress(context);
+    ASSERT_TRUE(progress.has_value() && progress->has_value()) << last;
+    const std::uint64_t deleted = (*progress)->deleted;
+    const std::size_t left = server_->ecr().image_count("slow");
+    EXPECT_GT(deleted, 0u) << last;
+    // A batch cut at the deadline may be deleted without being counted, never the other way round.
+    EXPECT_LE(deleted, kImages - left) << last;
+    const std::string msg = last["message"].asString();
+    EXPECT_NE(msg.find(std::to_string(deleted) + " images deleted so far"), std::string::npos) << msg;
+    const std::string at_least = "at least ";
+    const auto pos = msg.find(at_least);
+    ASSERT_NE(pos, std::string::npos) << msg;
+    const std::uint64_t said_left = std::stoull(msg.substr(pos + at_least.size()));
+    EXPECT_GT(said_left, 0u) << msg;
+    EXPECT_LE(said_left, left) << msg;
+  }
+  EXPECT_GE(in_progress, 1);
+  ASSERT_EQ(last["hookStatus"].asString(), "SUCCESS") << last << child_->out();
+  EXPECT_EQ(server_->ecr().image_count("slow"), 0u);
+  EXPECT_NE(last["message"].asString().find("in " + std::to_string(in_progress + 1) + " invocations"),
+            std::string::npos)
+      << last;
+  expect_clean_log();
 }
 
 }  // namespace

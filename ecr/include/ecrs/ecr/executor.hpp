@@ -46,7 +46,9 @@ struct EmptyOptions {
   // No call may still be in flight after this: each call's timeout is cut to it (so a call cannot overrun the
   // caller's budget) and a call that would get less than kMinCallTime is not started. Unset: the deadline.
   std::optional<std::chrono::system_clock::time_point> call_deadline;
-  std::function<void(const EmptyProgress&)> on_progress;          // called at least every ~2 s while working
+  // Called at least every progress_interval while working; with a deadline closer than four intervals, four
+  // times before it, so a 3 s Lambda still logs its progress.
+  std::function<void(const EmptyProgress&)> on_progress;
   std::chrono::milliseconds progress_interval{2000};
   // Dry run: how many digests report.planned names (the count is report.deleted either way). The custom resource
   // and the Hook keep the default sample; the CLI asks for every digest, so its plan and JSON are complete.
@@ -60,6 +62,9 @@ struct EmptyReport {
   bool stalled = false;   // a whole pass made no progress
   std::uint64_t deleted = 0;    // digests deleted (or that would be, in dry run)
   std::uint64_t remaining = 0;  // digests known to be left when stopping
+  // Digests of a BatchDeleteImage cut short by the call deadline (no reply): ECR may have deleted them or not.
+  // Counted in neither `deleted` nor `remaining`; the next listing tells which.
+  std::uint64_t possibly_deleted = 0;
   // list_calls: listing pages (DescribeImages or ListImages, attempts included); describe_calls: other reads.
   std::uint64_t list_calls = 0, delete_calls = 0, describe_calls = 0, retries = 0, throttled = 0;
   bool ordered_by_media_type = false;  // DescribeImages answered, so indexes went first
@@ -80,6 +85,12 @@ inline constexpr int kMaxThrottledDeleteAttempts = 30;
 // A call is not started with less than this left before EmptyOptions::call_deadline: one ECR round trip from
 // Lambda is tens of milliseconds, and a call cut short has done nothing we can count.
 inline constexpr std::chrono::milliseconds kMinCallTime{100};
+// Nor is a BatchDeleteImage started unless this multiple of its measured latency (kLatencyPercentile of the
+// recent successful calls) is left before the call deadline: a batch cut at the deadline may still be deleted
+// by ECR, uncounted, so starting one only makes sense when it will very likely answer.
+inline constexpr double kCallStartHeadroom = 1.5;
+inline constexpr double kLatencyPercentile = 0.95;
+inline constexpr std::size_t kLatencySamples = 64;
 // Batches queued ahead of the deleters: two pages' worth, so the lister runs ahead by one page and no further.
 inline constexpr std::size_t kMaxQueuedBatches = 20;
 // A safety net on re-listing: each pass must delete something, but an endless stream of pushes must not keep
@@ -156,11 +167,19 @@ class AdaptiveRateController {
   Mode mode() const;
   double throttle_floor() const;  // the learnt fraction of throttles that slowing down does not remove
 
+  // How long a deleter waits before retrying its throttled call (attempt >= 1): full jitter, short, because the
+  // pacing, not this wait, keeps the rate under a cap.
+  static std::chrono::milliseconds retry_delay(int attempt, Random& random);
+
   static constexpr int kRoundCalls = 32;
   static constexpr std::chrono::milliseconds kRoundMin{100};
   static constexpr std::chrono::milliseconds kRoundMax{1000};
   static constexpr int kRoundMinCalls = 4;  // a kRoundMax round with fewer completions waits for more
   static constexpr double kMargin = 0.05;
+  // In the run's first round, this many replies of which at least kFloodFraction throttled end the round and
+  // start a test at once. Random throttling at 30% gives 6 of 8 with p ≈ 0.01.
+  static constexpr int kFloodCalls = 8;
+  static constexpr double kFloodFraction = 0.75;
   static constexpr double kHoldGain = 0.98;  // pace this far under the measured cap
   static constexpr double kMaxProbeGain = 2.0;
   static constexpr double kProbeGain = 1.10;
@@ -173,6 +192,7 @@ class AdaptiveRateController {
   void report(Ticket& t, Outcome o);
   void end_round_locked(std::chrono::steady_clock::time_point now);
   bool clearly_above(double f, double floor, int n) const;
+  bool is_flood(int throttled, int n) const;
 
   const Clock* clock_;
   Sleeper* sleeper_;
@@ -184,6 +204,8 @@ class AdaptiveRateController {
   double rate_ = 0.0;
   double floor_ = 0.0;
   std::chrono::steady_clock::time_point next_send_{};
+  std::chrono::steady_clock::time_point rate_changed_{};
+  bool first_round_ = true;
   // The current round.
   std::chrono::steady_clock::time_point round_start_{};
   bool round_started_ = false;
