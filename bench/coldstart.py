@@ -9,7 +9,7 @@ cold_start, the same measurement `scripts/bench` reports), for
       (bench/python), when their dependencies are installed (`scripts/bench` installs the CDK's);
   function-arm64.zip under qemu-user: a correctness check (it reaches GET /next), not a timing.
 
-  scripts/bench-coldstart [--runs N] [--build-dir build/default] [--arm64-zip build/arm64/function-arm64.zip]
+  scripts/bench-coldstart [--runs N] [--build-dir build/default] [--arm64-zip ZIP]
 """
 import argparse
 import glob
@@ -34,9 +34,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build", "default"))
-    ap.add_argument("--arm64-zip", default=os.path.join(ROOT, "build", "arm64", "function-arm64.zip"))
+    ap.add_argument("--arm64-zip", default=None,
+                    help="default: BUILD_DIR/arm64/function-arm64.zip (the default build's cross-build), else "
+                         "build/arm64/function-arm64.zip (the arm64 preset)")
     ap.add_argument("--seed-file", default=(sorted(glob.glob("/work/shared/seeds/000_*.txt")) or [None])[0])
     args = ap.parse_args()
+    if args.arm64_zip is None:
+        args.arm64_zip = next((z for z in (os.path.join(args.build_dir, "arm64", "function-arm64.zip"),
+                                           os.path.join(ROOT, "build", "arm64", "function-arm64.zip"))
+                               if os.path.exists(z)), "")
     work = tempfile.mkdtemp(prefix="ecrs-coldstart-")
     none = lambda repo: {}  # noqa: E731
     specs = []

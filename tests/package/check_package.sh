@@ -2,7 +2,8 @@
 # Reproducible and lean: packages BINARY twice into separate directories, with the binary's mtime changed in
 # between, and requires byte-identical zips equal to the build's own ZIP (same commit, same SOURCE_DATE_EPOCH);
 # then checks what the bundle holds: no GnuTLS/Kerberos/LDAP/RTMP/SSH library, stand-ins in their place, fixed
-# mtimes and modes, sorted entries, and a SHA256SUMS line that matches.
+# mtimes and modes, sorted entries, a SHA256SUMS line that matches, and a bootstrap that is the static launcher
+# execing the bundled loader with every bundled library preloaded.
 #   check_package.sh SOURCE_DIR BINARY BUILT_ZIP
 set -euo pipefail
 src="$1" bin="$(realpath "$2")" built="$(realpath "$3")"
@@ -40,3 +41,24 @@ for stand_in in libldap librtmp libssh2 libgssapi_krb5; do
   grep -q "this package leaves that library out" "$f" || { echo "FAIL: $f is the real library, not a stand-in" >&2; exit 1; }
 done
 echo "ok: $(echo "$entries" | grep -c '^lib/') libraries, $(du -sb "$work/u" | cut -f1) bytes unpacked, no GnuTLS/Kerberos/LDAP/SSH"
+
+# bootstrap is the static launcher (no shell, no interpreter on the cold-start path), and the command it execs
+# names the bundled loader and preloads every other bundled library by path, each once.
+LC_ALL=C readelf -l "$work/u/bootstrap" | grep -q "Requesting program interpreter" &&
+  { echo "FAIL: bootstrap has a program interpreter; it should be the static launcher" >&2; exit 1; }
+[ "$(stat -c %s "$work/u/bootstrap")" -lt 65536 ] || { echo "FAIL: bootstrap is not the small launcher" >&2; exit 1; }
+run_launcher=("$work/u/bootstrap")
+case "$(LC_ALL=C readelf -h "$work/u/bootstrap" | sed -n 's/^ *Machine: *//p')" in
+  *AArch64*) [ "$(uname -m)" = aarch64 ] || run_launcher=("$(command -v qemu-aarch64-static || command -v qemu-aarch64)" "$work/u/bootstrap") ;;
+esac
+mapfile -d '' cmd < <(cd "$work/u" && ECRS_BOOTSTRAP_PRINT=1 "${run_launcher[@]}" --version)
+loader="$(cd "$work/u/lib" && ls ld-linux-*)"
+[ "${cmd[0]}" = "$work/u/lib/$loader" ] || { echo "FAIL: the launcher execs '${cmd[0]}', not lib/$loader" >&2; exit 1; }
+[ "${cmd[*]: -4}" = "--argv0 bootstrap $work/u/bin/ecr-sweeper --version" ] ||
+  { echo "FAIL: the launcher's command ends '${cmd[*]: -4}'" >&2; exit 1; }
+preload=""
+for ((i = 0; i < ${#cmd[@]}; i++)); do [ "${cmd[$i]}" = --preload ] && preload="${cmd[$((i + 1))]}"; done
+got="$(echo "$preload" | tr ':' '\n' | sed "s#^$work/u/lib/##" | LC_ALL=C sort)"
+want="$(cd "$work/u/lib" && ls | grep -vx "$loader" | LC_ALL=C sort)"
+[ "$got" = "$want" ] || { echo "FAIL: the launcher preloads" >&2; echo "$got" >&2; echo "instead of" >&2; echo "$want" >&2; exit 1; }
+echo "ok: bootstrap is a $(stat -c %s "$work/u/bootstrap")-byte static launcher preloading $(echo "$want" | wc -l) libraries"
