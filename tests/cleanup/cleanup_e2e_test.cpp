@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <set>
 
@@ -318,10 +319,11 @@ std::vector<std::string> big_world(World& w, CleanupOptions& opts) {
   return digests;
 }
 
-void runs_in_app_runner(World& w, const std::string& name, const std::string& digest) {
+void runs_in_app_runner(World& w, const std::string& name, const std::string& digest,
+                        const std::string& repository = "big") {
   auto& worlds = w.server().worlds();
   std::lock_guard lock(worlds.mutex());
-  worlds.world("123456789012").apprunner_services.push_back({name, w.uri("big") + "@" + digest});
+  worlds.world("123456789012").apprunner_services.push_back({name, w.uri(repository) + "@" + digest});
 }
 
 TEST(CleanupE2E, ADeadlineInsideARepositoryStopsBetweenBatchesAndTheResumedRunDeletesTheRestOnce) {
@@ -436,13 +438,9 @@ TEST(CleanupE2E, WithAFifthOfEcrCallsThrottledApplyDeletesExactlyThePlanAndNothi
   const std::string late = plan->repositories.at(0).plan.remove.back().image_digest;  // in the last batch
   ASSERT_TRUE(expected_deletions(r).count(late));
   opts.apply = true;
-  bool deployed = false;
+  std::atomic<bool> deployed{false};  // the hook runs on the server's threads
   racing.server().on_call("BatchDeleteImage", [&](localaws::EcrState&) {
-    if (deployed) return;
-    deployed = true;
-    auto& worlds = racing.server().worlds();
-    std::lock_guard lock(worlds.mutex());
-    worlds.world("123456789012").apprunner_services.push_back({"late", racing.uri("web") + "@" + late});
+    if (!deployed.exchange(true)) runs_in_app_runner(racing, "late", late, "web");
   });
   opts.recheck_every = std::chrono::milliseconds{0};
   auto raced = run_cleanup(racing.factory(), opts, racing.clock(), racing.logger());
