@@ -240,7 +240,10 @@ Result<void> delete_planned(Run& run, ecr::EcrClient& ecr, const RepositoryKey& 
     return Result<void>{};
   };
   for (;;) {
-    if (run.policy.expired()) return stop();
+    // No delete could follow a re-check started now: leave the time to the reply.
+    if (const auto start_by = run.start_by(); run.policy.expired() || (start_by && clock.now() >= *start_by)) {
+      return stop();
+    }
     auto fresh_use = scan_all(run, nullptr);
     if (!fresh_use) return fresh_use.error();
     in_use = std::move(*fresh_use);
@@ -291,15 +294,20 @@ Result<void> delete_planned(Run& run, ecr::EcrClient& ecr, const RepositoryKey& 
         eo.deadline = start_by;
         if (!alone && (!eo.deadline || window_end < *eo.deadline)) eo.deadline = window_end;
         eo.progress_interval = kProgressInterval;
-        if (run.options.on_progress) {
-          eo.on_progress = [&, base = deleted_total](const ecr::EmptyProgress& p) {
-            run.options.on_progress(base + p.deleted, planned_total);
-          };
-        }
+        // A failed delete_images returns only its error; its last progress is what the report can still count.
+        std::uint64_t seen_deleted = 0;
+        eo.on_progress = [&, base = deleted_total](const ecr::EmptyProgress& p) {
+          seen_deleted = p.deleted;
+          if (run.options.on_progress) run.options.on_progress(base + p.deleted, planned_total);
+        };
         const TimePoint sent = clock.now();
         auto r = ecr::delete_images(ecr, eo, ids, clock, run.sleeper, run.random, log);
         first_send = false;
-        if (!r) return r.error();
+        if (!r) {
+          outcome.deleted += seen_deleted;
+          deleted_total += seen_deleted;
+          return r.error();
+        }
         if (alone && r->delete_calls > 0) {
           run.longest_delete = std::max(run.longest_delete.value_or(TimePoint::duration{}), clock.now() - sent);
         }
