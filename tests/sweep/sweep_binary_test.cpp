@@ -307,9 +307,9 @@ TEST_F(SweepBinaryTest, ARepositoryTooLargeForOneInvocationResumesInsideItAndDel
     deleted += last["imagesDeleted"].asUInt64();
     errors += last["errorsTotal"].asUInt64();
     processed += last["repositoriesProcessed"].asUInt64();
-    if (last["cursorInsideRepository"].asBool()) {
+    // An invocation that finishes delta may go on and stop inside the next repository (a slow, sanitized build).
+    if (last["cursorInsideRepository"].asBool() && last["cursor"].asString() == "delta") {
       ++inside;
-      EXPECT_EQ(last["cursor"].asString(), "delta") << to_compact_json(last);
       if (inside == 1) {
         ASSERT_TRUE(registry_.ecr().repository("delta")->images.count(late)) << "reached before the deployment";
         auto& worlds = server_.worlds();
