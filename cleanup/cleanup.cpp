@@ -6,6 +6,7 @@
 #include <iterator>
 #include <map>
 #include <set>
+#include <span>
 #include <sstream>
 
 #include "ecrs/cleanup/ec2_client.hpp"
@@ -32,9 +33,22 @@ struct Run {
   const ClientFactory& factory;
   const CleanupOptions& options;
   const CallPolicy& policy;
+  Sleeper& sleeper;
+  Random& random;
   Logger& logger;
   std::vector<std::string> regions;
   std::vector<Account> accounts;
+  // The longest ECR round trip so far: a listing page, and a BatchDeleteImage measured alone (see delete_planned).
+  // Only calls that got a reply count: a call cut short measures the cut, not the service.
+  TimePoint::duration longest_read{};
+  std::optional<TimePoint::duration> longest_delete;
+
+  // The last moment a BatchDeleteImage may start and still finish before the deadline (nullopt: no deadline).
+  std::optional<TimePoint> start_by() const {
+    if (!options.deadline) return std::nullopt;
+    return *options.deadline - (std::max(longest_read, longest_delete.value_or(TimePoint::duration{})) +
+                                kMinAttemptTime);
+  }
 };
 
 // The in-use set and when the scan that built it started.
@@ -74,7 +88,7 @@ Result<InUseState> scan_all(const Run& run, std::vector<std::string>* scopes) {
 
 std::string subject(const RepositoryKey& key) { return "repository=" + key.repository; }
 
-Result<RepositoryListing> list_repository(const Run& run, ecr::EcrClient& ecr, const RepositoryKey& key) {
+Result<RepositoryListing> list_repository(Run& run, ecr::EcrClient& ecr, const RepositoryKey& key) {
   RepositoryListing listing;
   listing.key = key;
   ecr::DescribeImagesRequest req;
@@ -82,9 +96,14 @@ Result<RepositoryListing> list_repository(const Run& run, ecr::EcrClient& ecr, c
   req.registry_id = key.registry_id;
   req.max_results = ecr::kMaxListImagesResults;
   std::vector<std::string> indexes;
+  const Clock& clock = run.policy.clock();
   do {
-    auto page = run.policy.call("DescribeImages " + subject(key),
-                                [&](const aws::CallOptions& o) { return ecr.describe_images(req, o); });
+    auto page = run.policy.call("DescribeImages " + subject(key), [&](const aws::CallOptions& o) {
+      const TimePoint sent = clock.now();
+      auto r = ecr.describe_images(req, o);
+      if (r || r.error().http_status != 0) run.longest_read = std::max(run.longest_read, clock.now() - sent);
+      return r;
+    });
     if (!page) return page.error();
     for (auto& d : page->image_details) {
       if (ecr::is_index_media_type(d.image_manifest_media_type)) indexes.push_back(d.image_digest);
@@ -186,89 +205,134 @@ Result<std::vector<Candidate>> select_all(const Run& run, std::map<std::string, 
   return out;
 }
 
-// THE deletion call of scheduled cleanup, the clean verb and the sweep: at most kMaxImageIdsPerCall digests of
-// one repository, by digest (never by tag: the image and all its tags go). When the streaming engine gains its
-// "delete these image ids under the shared rate control" entry point, this is the one function to switch.
-Result<ecr::BatchDeleteImageResponse> delete_by_digest(const Run& run, ecr::EcrClient& ecr, const RepositoryKey& key,
-                                                       const std::vector<std::string>& digests) {
-  ecr::BatchDeleteImageRequest del;
-  del.repository_name = key.repository;
-  del.registry_id = key.registry_id;
-  for (const auto& digest : digests) del.image_ids.push_back({digest, ""});
-  return run.policy.call("BatchDeleteImage " + subject(key),
-                         [&](const aws::CallOptions& o) { return ecr.batch_delete_image(del, o); });
+std::vector<ecr::ImageId> ids_of(std::span<const std::string> digests) {
+  std::vector<ecr::ImageId> ids;
+  ids.reserve(digests.size());
+  for (const auto& d : digests) ids.push_back({d, ""});
+  return ids;
 }
 
-// Deletes outcome.plan.remove by digest in phases (referrers+indexes, images, children), each in chunks of at most
-// kMaxImageIdsPerCall. Before the first batch, and again whenever the last scan is older than recheck_every, the
-// in-use scan runs again and the repository is re-listed; a digest the fresh plan keeps is spared (see
-// CleanupOptions::recheck_every for the guarantee). Fills deleted/spared/failures as it goes, so a failure or the
-// deadline part-way keeps what was done; the deadline sets outcome.finished = false.
-Result<void> delete_planned(const Run& run, ecr::EcrClient& ecr, const RepositoryKey& key, const Rules& rules,
+// Deletes outcome.plan.remove by digest through ecr::delete_images, phase by phase (referrers+indexes, images,
+// children), so no BatchDeleteImage meets ImageReferencedByManifestList. Fills deleted/spared/failures as it goes,
+// so a failure or the deadline part-way keeps what was done; the deadline sets outcome.finished = false.
+//
+// Why one delete_images call per re-check window, not one for the whole plan: the in-use guarantee
+// (CleanupOptions::recheck_every) needs a fresh scan and listing before any batch that starts more than
+// recheck_every after the last ones, and delete_images, once started, takes no new in-use state. So each window
+// is a re-check (scan, listing, fresh plan) and then one delete_images call per phase whose EmptyOptions::deadline
+// (no call starts after it) is the window's end or the run's start_by, whichever comes first. Inside a window the
+// batches share the deleters and the adaptive rate control, which is where the time goes; a window is 15 s of
+// deleting, so the rate controller re-learns at most every 15 s. What a window did not finish is not tracked
+// digest by digest (delete_images counts, it does not list what it deleted): the next re-check's listing says
+// what is still there, and only those digests, still planned and still removable, go in the next window.
+//
+// The first delete of a run is one batch on its own: its time, with the listing pages', sizes the margin before
+// the deadline (Run::start_by), so that no BatchDeleteImage starts that cannot finish before the deadline.
+Result<void> delete_planned(Run& run, ecr::EcrClient& ecr, const RepositoryKey& key, const Rules& rules,
                             InUseState& in_use, RepositoryOutcome& outcome, std::size_t& deleted_total,
-                            std::size_t planned_total) {
-  std::vector<std::vector<std::string>> batches;
-  for (std::size_t i = 0; i < outcome.plan.remove.size(); ++i) {
-    const bool new_phase = i == 0 || outcome.plan.remove_phase[i] != outcome.plan.remove_phase[i - 1];
-    if (new_phase || batches.back().size() == ecr::kMaxImageIdsPerCall) batches.emplace_back();
-    batches.back().push_back(outcome.plan.remove[i].image_digest);
-  }
+                            std::size_t planned_total, Logger& log) {
+  constexpr int kPhases = 3;  // RepositoryPlan::remove_phase
   const Clock& clock = run.policy.clock();
-  std::set<std::string> removable;
-  bool checked = false;
-  // The longest re-check and BatchDeleteImage so far. A batch cut by the deadline may still have been carried out
-  // by ECR, unseen (deleted but not counted), so with a deadline a step starts only when twice its longest time so
-  // far still fits. The first batch of a repository has no estimate and always starts (its timeout still ends at
-  // the deadline): guessing from the listing's calls starved a short invocation of any progress, and an unseen
-  // batch only costs the report up to kMaxImageIdsPerCall deletions it does not count (they were planned).
-  TimePoint::duration longest_check{}, longest_delete{};
-  const auto fits = [&](TimePoint::duration need) {
-    return !run.options.deadline || clock.now() + 2 * need <= *run.options.deadline;
+  std::set<std::string> settled;  // spared, or sent in a delete_images call that ran to its end
+  std::set<std::string> failures_seen;
+  const auto stop = [&] {
+    outcome.finished = false;
+    return Result<void>{};
   };
-  for (const auto& batch : batches) {
-    const TimePoint now = clock.now();
-    const bool recheck = !checked || now - in_use.scanned_at >= run.options.recheck_every;
-    if (run.policy.expired() || !fits((recheck ? longest_check : TimePoint::duration{}) + longest_delete)) {
-      outcome.finished = false;
-      return {};
+  for (;;) {
+    // No delete could follow a re-check started now: leave the time to the reply.
+    if (const auto start_by = run.start_by(); run.policy.expired() || (start_by && clock.now() >= *start_by)) {
+      return stop();
     }
-    if (recheck) {
-      auto fresh_use = scan_all(run, nullptr);
-      if (!fresh_use) return fresh_use.error();
-      in_use = std::move(*fresh_use);
-      ++outcome.in_use_rescans;
-      auto fresh_listing = list_repository(run, ecr, key);
-      if (!fresh_listing) return fresh_listing.error();
-      const RepositoryPlan fresh = plan_repository(*fresh_listing, rules, in_use.index, epoch_seconds(clock.now()));
-      removable.clear();
-      for (const auto& d : fresh.remove) removable.insert(d.image_digest);
-      checked = true;
-      longest_check = std::max(longest_check, clock.now() - now);
-    }
-    std::vector<std::string> go;
-    for (const auto& digest : batch) {
-      if (removable.count(digest)) {
-        go.push_back(digest);
-      } else {
+    auto fresh_use = scan_all(run, nullptr);
+    if (!fresh_use) return fresh_use.error();
+    in_use = std::move(*fresh_use);
+    ++outcome.in_use_rescans;
+    auto fresh_listing = list_repository(run, ecr, key);
+    if (!fresh_listing) return fresh_listing.error();
+    const RepositoryPlan fresh = plan_repository(*fresh_listing, rules, in_use.index, epoch_seconds(clock.now()));
+    std::set<std::string> removable, present;
+    for (const auto& d : fresh.remove) removable.insert(d.image_digest);
+    for (const auto& d : fresh_listing->images) present.insert(d.image_digest);
+    std::vector<std::string> todo[kPhases];
+    for (std::size_t i = 0; i < outcome.plan.remove.size(); ++i) {
+      const std::string& digest = outcome.plan.remove[i].image_digest;
+      // Not listed any more: deleted by an earlier window (counted there) or by someone else.
+      if (settled.count(digest) || !present.count(digest)) continue;
+      if (!removable.count(digest)) {
         outcome.spared.push_back(digest);
+        settled.insert(digest);
+        continue;
+      }
+      todo[std::clamp(outcome.plan.remove_phase[i], 0, kPhases - 1)].push_back(digest);
+    }
+    const TimePoint window_end = in_use.scanned_at + run.options.recheck_every;
+    bool first_send = true, window_closed = false;
+    for (int phase = 0; phase < kPhases && !window_closed; ++phase) {
+      std::span<const std::string> left(todo[phase]);
+      while (!left.empty()) {
+        const TimePoint now = clock.now();
+        const auto start_by = run.start_by();
+        if (start_by && now >= *start_by) return stop();
+        // Open only while a call as long as the longest so far still fits in it: a sliver of a window would start
+        // nothing and re-check again, forever.
+        const bool window_open =
+            now + std::max(run.longest_read, run.longest_delete.value_or(TimePoint::duration{})) < window_end;
+        if (!window_open && !first_send) {
+          window_closed = true;
+          break;
+        }
+        // One batch alone: the run's first delete (to measure it), or a re-check slower than its own window.
+        const bool alone = !run.longest_delete || !window_open;
+        const std::size_t n = alone ? std::min(left.size(), ecr::kMaxImageIdsPerCall) : left.size();
+        const auto ids = ids_of(left.first(n));
+        ecr::EmptyOptions eo;
+        eo.repository = key.repository;
+        eo.registry_id = key.registry_id;
+        eo.max_concurrency = run.options.max_concurrency;
+        eo.call_deadline = run.options.deadline;
+        eo.deadline = start_by;
+        if (!alone && (!eo.deadline || window_end < *eo.deadline)) eo.deadline = window_end;
+        eo.progress_interval = kProgressInterval;
+        // A failed delete_images returns only its error; its last progress is what the report can still count.
+        std::uint64_t seen_deleted = 0;
+        eo.on_progress = [&, base = deleted_total](const ecr::EmptyProgress& p) {
+          seen_deleted = p.deleted;
+          if (run.options.on_progress) run.options.on_progress(base + p.deleted, planned_total);
+        };
+        const TimePoint sent = clock.now();
+        auto r = ecr::delete_images(ecr, eo, ids, clock, run.sleeper, run.random, log);
+        first_send = false;
+        if (!r) {
+          outcome.deleted += seen_deleted;
+          deleted_total += seen_deleted;
+          return r.error();
+        }
+        if (alone && r->delete_calls > 0) {
+          run.longest_delete = std::max(run.longest_delete.value_or(TimePoint::duration{}), clock.now() - sent);
+        }
+        outcome.deleted += r->deleted;
+        deleted_total += r->deleted;
+        for (const auto& f : r->failures) {
+          if (failures_seen.insert(f).second) outcome.failures.push_back(f);
+        }
+        if (run.options.on_progress) run.options.on_progress(deleted_total, planned_total);
+        if (r->repository_missing) {
+          return Error{"RepositoryNotFoundException", "the repository was deleted while its images were", "", 0,
+                       false, "BatchDeleteImage " + subject(key)};
+        }
+        if (r->deadline_reached) {
+          // The run's start_by, or the window's end: the re-check's listing says what is left.
+          if (start_by && clock.now() >= *start_by) return stop();
+          window_closed = true;
+          break;
+        }
+        settled.insert(left.begin(), left.begin() + static_cast<std::ptrdiff_t>(n));
+        left = left.subspan(n);
       }
     }
-    if (go.empty()) continue;
-    const TimePoint sent = clock.now();
-    auto res = delete_by_digest(run, ecr, key, go);
-    if (!res) return res.error();
-    longest_delete = std::max(longest_delete, clock.now() - sent);
-    std::set<std::string> done;
-    for (const auto& id : res->image_ids) {
-      if (done.insert(id.image_digest).second) outcome.deleted.push_back(id.image_digest);
-    }
-    deleted_total += done.size();
-    for (const auto& f : res->failures) {
-      outcome.failures.push_back(f.image_id.image_digest + ": " + f.failure_code + ": " + f.failure_reason);
-    }
-    if (run.options.on_progress) run.options.on_progress(deleted_total, planned_total);
+    if (!window_closed) return {};
   }
-  return {};
 }
 
 bool before(const std::vector<std::string>& regions, const Candidate& c, const RepositoryCursor& cursor) {
@@ -298,8 +362,9 @@ Result<CleanupReport> run_cleanup(const ClientFactory& factory, const CleanupOpt
                                   Logger& logger) {
   RealSleeper real_sleeper;
   SystemRandom real_random;
-  const CallPolicy policy(clock, options.sleeper ? *options.sleeper : real_sleeper,
-                          options.random ? *options.random : real_random, options.deadline, options.max_attempts);
+  Sleeper& sleeper = options.sleeper ? *options.sleeper : real_sleeper;
+  Random& random = options.random ? *options.random : real_random;
+  const CallPolicy policy(clock, sleeper, random, options.deadline, options.max_attempts);
   CleanupReport report;
   report.applied = options.apply;
   // The deadline came before any repository: an answer, not a failure; the caller resumes from its own cursor.
@@ -322,7 +387,7 @@ Result<CleanupReport> run_cleanup(const ClientFactory& factory, const CleanupOpt
   }
   auto accounts = resolve_accounts(factory, options, clock);
   if (!accounts) return accounts.error();
-  const Run run{factory, options, policy, logger, report.regions, std::move(*accounts)};
+  Run run{factory, options, policy, sleeper, random, logger, report.regions, std::move(*accounts), {}, std::nullopt};
 
   // The whole in-use set first, every account in every region: an image in our registry may run anywhere.
   auto in_use = scan_all(run, &report.scopes);
@@ -358,7 +423,7 @@ Result<CleanupReport> run_cleanup(const ClientFactory& factory, const CleanupOpt
     ecr::EcrClient ecr(*ecr_clients.at(c.region));
     Logger repo_log = repository_logger(c);
     auto deleted = delete_planned(run, ecr, outcome.plan.key, c.selection.rules, *in_use, outcome, report.deleted,
-                                  report.planned_deletions);
+                                  report.planned_deletions, repo_log);
     if (!deleted && is_deadline_reached(deleted.error())) {
       outcome.finished = false;
     } else if (!deleted) {
@@ -366,7 +431,7 @@ Result<CleanupReport> run_cleanup(const ClientFactory& factory, const CleanupOpt
       outcome.error = deleted.error();
     }
     Json::Value f;
-    f["deleted"] = static_cast<Json::UInt64>(outcome.deleted.size());
+    f["deleted"] = static_cast<Json::UInt64>(outcome.deleted);
     f["spared"] = static_cast<Json::UInt64>(outcome.spared.size());
     f["failed"] = static_cast<Json::UInt64>(outcome.failures.size());
     f["in_use_rescans"] = outcome.in_use_rescans;
@@ -533,7 +598,7 @@ Json::Value report_to_json(const CleanupReport& report, bool compact) {
       for (const auto& d : r.plan.keep) v["keep"].append(decision_json(d));
     }
     if (report.applied) {
-      v["deleted"] = static_cast<Json::UInt64>(r.deleted.size());
+      v["deleted"] = static_cast<Json::UInt64>(r.deleted);
       v["spared"] = strings(r.spared);
       v["failures"] = strings(r.failures);
     }
@@ -603,7 +668,7 @@ std::string report_to_table(const CleanupReport& report, bool verbose) {
     std::string note = r.error ? "  stopped: " + r.error->describe() : (!r.finished ? "  (unfinished)" : "");
     row(r.plan.key.region + "/" + r.plan.key.repository, std::to_string(r.plan.remove.size()),
         std::to_string(r.plan.keep.size()), std::to_string(in_use), human_bytes(r.plan.bytes_reclaimed),
-        applied_cols(std::to_string(r.deleted.size()), std::to_string(r.spared.size()),
+        applied_cols(std::to_string(r.deleted), std::to_string(r.spared.size()),
                      std::to_string(r.failures.size())) +
             note);
   }

@@ -65,8 +65,10 @@ export class DeletionHook extends Construct {
     });
     this.handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'EmptyRepositoriesInScope',
-      actions: ['ecr:ListImages', 'ecr:BatchDeleteImage', 'ecr:DescribeImages', 'ecr:BatchGetImage',
-        'ecr:DescribeRepositories', 'ecr:ListTagsForResource'],
+      // ListImages and BatchDeleteImage empty; DescribeImages is optional (indexes first); DescribeRepositories and
+      // ListTagsForResource find the repository and its keep-on-delete tag. No BatchGetImage: the engine never calls it.
+      actions: ['ecr:ListImages', 'ecr:BatchDeleteImage', 'ecr:DescribeImages', 'ecr:DescribeRepositories',
+        'ecr:ListTagsForResource'],
       resources: [`arn:${stack.partition}:ecr:${stack.region}:${stack.account}:repository/${repositoryScope}`],
     }));
     // A repository the template did not name: its physical id comes from its stack.

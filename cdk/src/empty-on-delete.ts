@@ -106,13 +106,16 @@ export class EmptyOnDeleteProvider extends Construct {
 
   public get serviceToken(): string { return this.handler.function.functionArn; }
 
-  /** ListImages and BatchDeleteImage empty it; the other three let the planner order indexes before children. */
+  /**
+   * ListImages and BatchDeleteImage empty it. DescribeImages is optional (indexes go first, fewer pages for tagged
+   * repositories; denied, the handler warns once and lists with ListImages); DescribeRepositories is Create/Update's
+   * existence check. No BatchGetImage: the engine no longer calls it.
+   */
   public grantEmpty(repositoryArn: string): void {
     if (!this.emptyStatement) {
       this.emptyStatement = new iam.PolicyStatement({
         sid: 'EmptyTheRepositories',
-        actions: ['ecr:ListImages', 'ecr:BatchDeleteImage', 'ecr:DescribeImages', 'ecr:BatchGetImage',
-          'ecr:DescribeRepositories'],
+        actions: ['ecr:ListImages', 'ecr:BatchDeleteImage', 'ecr:DescribeImages', 'ecr:DescribeRepositories'],
         resources: [repositoryArn],
       });
       this.handler.role.addToPrincipalPolicy(this.emptyStatement);

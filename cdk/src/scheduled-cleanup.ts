@@ -69,7 +69,9 @@ export class ScheduledCleanup extends Construct {
     const account = Stack.of(this).account;
     const partition = Stack.of(this).partition;
     const statements: Array<[string, string[], string[]]> = [
-      ['CleanRepositoriesOfThisAccount', ['ecr:DescribeRepositories', 'ecr:ListTagsForResource', 'ecr:ListImages',
+      // The planner needs DescribeImages (push dates, sizes, tags) and BatchGetImage (a kept index keeps its
+      // children); deleting the plan lists nothing, so no ListImages.
+      ['CleanRepositoriesOfThisAccount', ['ecr:DescribeRepositories', 'ecr:ListTagsForResource',
         'ecr:DescribeImages', 'ecr:BatchGetImage', 'ecr:BatchDeleteImage'],
       [`arn:${partition}:ecr:*:${account}:repository/*`]],
       // ECS list/describe, lambda:ListFunctions, apprunner:ListServices and ec2:DescribeRegions take no resource ARN.

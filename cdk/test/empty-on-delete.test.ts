@@ -66,6 +66,8 @@ describe('EmptyOnDelete', () => {
     assert.equal(ecrStatements.length, 1);
     const actions = [ecrStatements[0].Action].flat();
     for (const needed of ['ecr:ListImages', 'ecr:BatchDeleteImage']) assert.ok(actions.includes(needed), needed);
+    // Least privilege: the engine no longer calls BatchGetImage, so the role must not grant it.
+    assert.ok(!actions.includes('ecr:BatchGetImage'), JSON.stringify(actions));
     assert.deepEqual(ecrStatements[0].Resource, { 'Fn::GetAtt': [repo, 'Arn'] });
     for (const s of statements) {
       assert.notEqual(s.Resource, '*', `no statement on "*": ${JSON.stringify(s)}`);

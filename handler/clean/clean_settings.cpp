@@ -216,7 +216,7 @@ std::string report_to_text(const cleanup::CleanupReport& report, bool verbose) {
       for (const auto& d : p.keep) line("keep", d);
     }
     if (report.applied) {
-      os << "  result deleted=" << r.deleted.size() << " spared=" << r.spared.size()
+      os << "  result deleted=" << r.deleted << " spared=" << r.spared.size()
          << " failed=" << r.failures.size() << '\n';
       for (const auto& f : r.failures) os << "  failure " << f << '\n';
       if (verbose) {

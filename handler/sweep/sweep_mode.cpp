@@ -281,7 +281,7 @@ class SweepMode final : public EventMode {
     report.images_planned += r.plan.remove.size();
     report.bytes += r.plan.bytes_reclaimed;
     report.in_use_kept += in_use_kept;
-    report.images_deleted += r.deleted.size();
+    report.images_deleted += r.deleted;
     report.images_spared += r.spared.size();
     if (r.error) report.add_error(name + ": " + r.error->describe());
     for (const auto& f : r.failures) report.add_error(name + ": " + f);
@@ -293,7 +293,7 @@ class SweepMode final : public EventMode {
     row["repository"] = bounded(name);
     row["selectedBecause"] = bounded(r.selected_because);
     row["planned"] = static_cast<Json::UInt64>(r.plan.remove.size());
-    row["deleted"] = static_cast<Json::UInt64>(r.deleted.size());
+    row["deleted"] = static_cast<Json::UInt64>(r.deleted);
     row["spared"] = static_cast<Json::UInt64>(r.spared.size());
     row["failed"] = static_cast<Json::UInt64>(r.failures.size());
     row["bytes"] = static_cast<Json::Int64>(r.plan.bytes_reclaimed);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <set>
 
@@ -17,7 +18,7 @@ namespace {
 
 class World {
  public:
-  World() : logger_(sink_, clock_) {
+  explicit World(localaws::Options options = {}) : server_(std::move(options)), logger_(sink_, clock_) {
     server_.start();
     transport_ = std::make_unique<aws::CurlTransport>(env_);
     sigv4::Credentials creds;
@@ -130,11 +131,12 @@ TEST(CleanupE2E, DryRunPlanEqualsWhatApplyDeletesAndNothingInUseGoes) {
   auto applied = run_cleanup(w.factory(), opts, w.clock(), w.logger());
   ASSERT_TRUE(applied) << applied.error().describe();
   const auto& out = applied->repositories.at(0);
-  EXPECT_EQ(std::set<std::string>(out.deleted.begin(), out.deleted.end()), planned);
+  EXPECT_EQ(out.deleted, planned.size());
   EXPECT_TRUE(out.failures.empty());
   const auto repo = w.server().ecr().repository("web");
   ASSERT_TRUE(repo);
   for (const auto& d : s.in_use) EXPECT_TRUE(repo->images.count(d)) << "in-use image deleted: " << d;
+  for (const auto& d : planned) EXPECT_FALSE(repo->images.count(d)) << "planned image left: " << d;
   EXPECT_EQ(repo->images.size(), kImages - planned.size());
 }
 
@@ -248,11 +250,12 @@ TEST(CleanupE2E, ADeadlineStopsTheRunAndTheCursorResumesWhereItStopped) {
   World w;
   CleanupOptions opts = small_world(w);
   // Each DescribeImages "takes" a second on the engine's clock: app's listing and its re-listing before its one
-  // batch end at 2 s; batch's listing ends at 3 s, when no call fits any more: batch is the cursor, planned and
-  // untouched, and cron is never started.
+  // batch end at 2 s, when a delete still fits (it must leave the longest call so far, 1 s, plus kMinAttemptTime
+  // before the deadline); batch's listing and re-listing end at 4 s, when none does: batch is the cursor, planned
+  // and untouched, and cron is never started.
   FakeClock clock(std::chrono::system_clock::now());
   w.server().on_call("DescribeImages", [&](localaws::EcrState&) { clock.advance(std::chrono::seconds(1)); });
-  opts.deadline = clock.now() + std::chrono::seconds(3);
+  opts.deadline = clock.now() + std::chrono::seconds(4);
   auto first = run_cleanup(w.factory(), opts, clock, w.logger());
   ASSERT_TRUE(first) << first.error().describe();
   EXPECT_FALSE(first->complete);
@@ -316,35 +319,40 @@ std::vector<std::string> big_world(World& w, CleanupOptions& opts) {
   return digests;
 }
 
-void runs_in_app_runner(World& w, const std::string& name, const std::string& digest) {
+void runs_in_app_runner(World& w, const std::string& name, const std::string& digest,
+                        const std::string& repository = "big") {
   auto& worlds = w.server().worlds();
   std::lock_guard lock(worlds.mutex());
-  worlds.world("123456789012").apprunner_services.push_back({name, w.uri("big") + "@" + digest});
+  worlds.world("123456789012").apprunner_services.push_back({name, w.uri(repository) + "@" + digest});
 }
 
 TEST(CleanupE2E, ADeadlineInsideARepositoryStopsBetweenBatchesAndTheResumedRunDeletesTheRestOnce) {
   World w;
   CleanupOptions opts;
   const auto digests = big_world(w, opts);
-  // Each BatchDeleteImage "takes" a second, and a batch starts only while twice the longest so far still fits:
-  // with 4.5 s, three batches of 100 go (at 0, 1 and 2 s), the fourth (at 3 s, needing 2) does not start.
+  // Each BatchDeleteImage "takes" a second, and a batch starts only while the longest call so far plus
+  // kMinAttemptTime still fits: with 4 s, three batches of 100 go (at 0, 1 and 2 s), the fourth (at 3 s, needing
+  // 1.2) does not start. One deleter, so the fake clock's seconds add up in a known order.
   FakeClock clock(std::chrono::system_clock::now());
   w.server().on_call("BatchDeleteImage", [&](localaws::EcrState&) { clock.advance(std::chrono::seconds(1)); });
-  opts.deadline = clock.now() + std::chrono::milliseconds(4500);
+  opts.deadline = clock.now() + std::chrono::seconds(4);
+  opts.max_concurrency = 1;
   auto first = run_cleanup(w.factory(), opts, clock, w.logger());
   ASSERT_TRUE(first) << first.error().describe();
   EXPECT_FALSE(first->complete);
   ASSERT_EQ(first->repositories.size(), 1u);
   const auto& part = first->repositories[0];
   EXPECT_FALSE(part.finished);
-  EXPECT_EQ(part.deleted.size(), 3 * ecr::kMaxImageIdsPerCall);
+  EXPECT_EQ(part.deleted, 3 * ecr::kMaxImageIdsPerCall);
+  EXPECT_EQ(w.server().ecr().image_count("big"), kBigImages - part.deleted) << "a delete the report did not count";
+  EXPECT_LE(clock.now(), *opts.deadline) << "a delete ran past the deadline";
   EXPECT_TRUE(part.failures.empty());
   EXPECT_EQ(part.in_use_rescans, 1) << "one re-check after the plan; the 15 s interval never passed";
   EXPECT_EQ(first->next_repository, (RepositoryCursor{"us-east-1", "big"}));
 
   // Between the invocations an old image the first run planned (and had not reached) starts running.
   const std::string late = digests[1];  // deleted last: untagged images go oldest first
-  ASSERT_TRUE(std::none_of(part.deleted.begin(), part.deleted.end(), [&](const auto& d) { return d == late; }));
+  ASSERT_TRUE(w.server().ecr().repository("big")->images.count(late));
   runs_in_app_runner(w, "late", late);
 
   opts.deadline.reset();
@@ -354,10 +362,9 @@ TEST(CleanupE2E, ADeadlineInsideARepositoryStopsBetweenBatchesAndTheResumedRunDe
   EXPECT_TRUE(second->complete);
   const auto& rest = second->repositories.at(0);
   EXPECT_TRUE(rest.finished);
-  EXPECT_TRUE(rest.failures.empty()) << "a digest deleted twice comes back as ImageNotFound: " << rest.failures[0];
-  std::set<std::string> all(part.deleted.begin(), part.deleted.end());
-  for (const auto& d : rest.deleted) EXPECT_TRUE(all.insert(d).second) << "deleted twice: " << d;
-  EXPECT_EQ(all.size(), static_cast<std::size_t>(kBigImages - 2));
+  EXPECT_TRUE(rest.failures.empty()) << rest.failures[0];
+  EXPECT_EQ(rest.spared, std::vector<std::string>{}) << "re-planned: what started running is kept, not spared";
+  EXPECT_EQ(part.deleted + rest.deleted, static_cast<std::size_t>(kBigImages - 2)) << "counted twice or not at all";
   const auto repo = w.server().ecr().repository("big");
   EXPECT_TRUE(repo->images.count(late)) << "the image that started running was deleted";
   EXPECT_TRUE(repo->images.count(digests[0])) << "the newest (keep_count 1) was deleted";
@@ -368,8 +375,9 @@ TEST(CleanupE2E, ALongDeletionReChecksInUseEveryIntervalAndSparesWhatStartedRunn
   World w;
   CleanupOptions opts;
   const auto digests = big_world(w, opts);
-  // Each BatchDeleteImage "takes" 20 s, longer than the 15 s re-check interval: every batch is re-checked. A
-  // deployment lands during the first batch and runs an image of the last batch.
+  // Each BatchDeleteImage "takes" 20 s, longer than the 15 s re-check interval: every batch is re-checked (no
+  // window fits a 20 s call, so each re-check sends one batch alone). A deployment lands during the first batch
+  // and runs an image of the last batch.
   FakeClock clock(std::chrono::system_clock::now());
   const std::string late = digests[1];  // deleted last: untagged images go oldest first
   bool deployed = false;
@@ -384,7 +392,7 @@ TEST(CleanupE2E, ALongDeletionReChecksInUseEveryIntervalAndSparesWhatStartedRunn
   EXPECT_EQ(out.in_use_rescans, 5) << "one re-check per batch once the interval passes between them";
   EXPECT_EQ(out.spared, std::vector<std::string>{late});
   EXPECT_TRUE(w.server().ecr().repository("big")->images.count(late));
-  EXPECT_EQ(out.deleted.size(), static_cast<std::size_t>(kBigImages - 2));
+  EXPECT_EQ(out.deleted, static_cast<std::size_t>(kBigImages - 2));
 
   // The same deletion with calls that take no time re-checks once, after the plan, not before every batch.
   World quick;
@@ -393,7 +401,53 @@ TEST(CleanupE2E, ALongDeletionReChecksInUseEveryIntervalAndSparesWhatStartedRunn
   auto fast = run_cleanup(quick.factory(), quick_opts, quick.clock(), quick.logger());
   ASSERT_TRUE(fast) << fast.error().describe();
   EXPECT_EQ(fast->repositories.at(0).in_use_rescans, 1);
-  EXPECT_EQ(fast->repositories.at(0).deleted.size(), static_cast<std::size_t>(kBigImages - 1));
+  EXPECT_EQ(fast->repositories.at(0).deleted, static_cast<std::size_t>(kBigImages - 1));
+}
+
+// An account that throttles a fifth of ECR calls at random (listings and deletes alike): apply still completes
+// through the shared deleters, deletes exactly the dry run's plan and nothing in use. Then, on the same kind of
+// account with a re-check before every batch, a deployment landing during the first delete keeps its image.
+TEST(CleanupE2E, WithAFifthOfEcrCallsThrottledApplyDeletesExactlyThePlanAndNothingInUse) {
+  localaws::Options throttled;
+  throttled.throttle_rate = 0.2;
+  throttled.seed = 16;
+  World w(throttled);
+  const Seeded s = seed(w);
+  CleanupOptions opts;
+  opts.home_region = "us-east-1";
+  opts.apply = true;
+  auto run = run_cleanup(w.factory(), opts, w.clock(), w.logger());
+  ASSERT_TRUE(run) << run.error().describe();
+  EXPECT_TRUE(run->complete);
+  const auto& out = run->repositories.at(0);
+  const auto expected = expected_deletions(s);
+  EXPECT_EQ(out.deleted, expected.size());
+  EXPECT_TRUE(out.failures.empty()) << out.failures.at(0);
+  const auto repo = w.server().ecr().repository("web");
+  for (const auto& d : s.digests) EXPECT_EQ(repo->images.count(d) == 0, expected.count(d) == 1) << d;
+  std::uint64_t throttles = 0;
+  const Json::Value metrics = w.server().metrics();
+  for (const auto& op : metrics["operations"]) throttles += op["throttled"].asUInt64();
+  EXPECT_GT(throttles, 0u) << "the account did not throttle: the test proves nothing";
+
+  World racing(throttled);
+  const Seeded r = seed(racing);
+  opts.apply = false;
+  auto plan = run_cleanup(racing.factory(), opts, racing.clock(), racing.logger());
+  ASSERT_TRUE(plan) << plan.error().describe();
+  const std::string late = plan->repositories.at(0).plan.remove.back().image_digest;  // in the last batch
+  ASSERT_TRUE(expected_deletions(r).count(late));
+  opts.apply = true;
+  std::atomic<bool> deployed{false};  // the hook runs on the server's threads
+  racing.server().on_call("BatchDeleteImage", [&](localaws::EcrState&) {
+    if (!deployed.exchange(true)) runs_in_app_runner(racing, "late", late, "web");
+  });
+  opts.recheck_every = std::chrono::milliseconds{0};
+  auto raced = run_cleanup(racing.factory(), opts, racing.clock(), racing.logger());
+  ASSERT_TRUE(raced) << raced.error().describe();
+  EXPECT_TRUE(racing.server().ecr().repository("web")->images.count(late)) << "the image that started running went";
+  EXPECT_EQ(raced->repositories.at(0).spared, std::vector<std::string>{late});
+  EXPECT_EQ(raced->repositories.at(0).deleted, expected_deletions(r).size() - 1);
 }
 
 TEST(CleanupE2E, ARepositoryErrorStopsTheRunUnlessAskedToGoOnWithTheNext) {

@@ -270,15 +270,16 @@ TEST_F(SweepBinaryTest, NearTheDeadlineItRepliesPartialWithACursorAndARerunFromI
   std::cout << "deadline sweep: " << runs << " invocations, first processed " << processed_first << "\n";
 }
 
-// A repository too large for one invocation: "delta" holds kDeltaImages old images (ten BatchDeleteImage batches of
-// kDeleteLatency each, longer than the whole function timeout), so every invocation that reaches it stops inside
-// it, between two batches, and the next resumes there. Between two invocations an image the first planned (and
-// had not reached) starts running in the member account. Across the runs: each planned digest deleted exactly
-// once (a second BatchDeleteImage of a gone digest would come back as an ImageNotFound failure and count twice),
-// nothing in use deleted, the image that started running kept.
+// A repository too large for one invocation: "delta" holds kDeltaImages old images, ten BatchDeleteImage batches of
+// kDeleteLatency each. The run's first delete goes alone (it sizes the margin), then up to eight at once, and none
+// starts unless the longest so far fits before the stop time (1.875 s after the invocation starts): the first
+// batch alone and one wave of eight is all that fits, so an invocation that reaches delta stops inside it and the
+// next resumes there. Between two invocations an image the first planned (and had not reached) starts running in
+// the member account. Across the runs: the deletions counted are exactly those made (none cut by the deadline and
+// carried out unseen, none counted twice), nothing in use deleted, the image that started running kept.
 TEST_F(SweepBinaryTest, ARepositoryTooLargeForOneInvocationResumesInsideItAndDeletesNothingTwice) {
   constexpr int kDeltaImages = 1000;
-  constexpr auto kDeleteLatency = 300ms;
+  constexpr auto kDeleteLatency = 600ms;
   constexpr auto kTimeout = 2500ms;
   constexpr int kMaxRuns = 10;
   auto& ecr = registry_.ecr();
@@ -306,9 +307,9 @@ TEST_F(SweepBinaryTest, ARepositoryTooLargeForOneInvocationResumesInsideItAndDel
     deleted += last["imagesDeleted"].asUInt64();
     errors += last["errorsTotal"].asUInt64();
     processed += last["repositoriesProcessed"].asUInt64();
-    if (last["cursorInsideRepository"].asBool()) {
+    // An invocation that finishes delta may go on and stop inside the next repository (a slow, sanitized build).
+    if (last["cursorInsideRepository"].asBool() && last["cursor"].asString() == "delta") {
       ++inside;
-      EXPECT_EQ(last["cursor"].asString(), "delta") << to_compact_json(last);
       if (inside == 1) {
         ASSERT_TRUE(registry_.ecr().repository("delta")->images.count(late)) << "reached before the deployment";
         auto& worlds = server_.worlds();
@@ -323,8 +324,7 @@ TEST_F(SweepBinaryTest, ARepositoryTooLargeForOneInvocationResumesInsideItAndDel
   EXPECT_GE(inside, 1u) << "no invocation stopped inside delta: the test proves nothing";
   EXPECT_EQ(errors, 0u) << "a failure entry: a digest deleted twice, or a call that failed";
   EXPECT_EQ(processed, kRepos.size() + 1) << "a repository was counted twice or not at all";
-  // A batch cut by the deadline may have been carried out unseen: deleted, not counted (never counted twice).
-  EXPECT_LE(deleted, expected().size() + (kDeltaImages - kKeepCount - 1));
+  EXPECT_EQ(deleted, expected().size() + (kDeltaImages - kKeepCount - 1)) << "a delete cut by the deadline, or counted twice";
   EXPECT_EQ(present(), everything_but_expected());
   const auto left = registry_.ecr().repository("delta");
   EXPECT_TRUE(left->images.count(late)) << "the image that started running between invocations was deleted";

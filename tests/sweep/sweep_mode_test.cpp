@@ -247,8 +247,10 @@ TEST_F(SweepModeTest, NearTheDeadlineItRepliesPartialWithACursorAndResumes) {
   auto resumed_late = run(task_event(kMemberRole, false, "beta"), late, tight);
   EXPECT_EQ(resumed_late["cursor"].asString(), "beta") << "the cursor it was given, unchanged";
 
-  // Each repository's deletion "takes" two minutes: with three minutes left, alpha and beta fit, gamma doesn't.
-  registry_.on_call("BatchDeleteImage", [&](localaws::EcrState&) { session().clock().advance(std::chrono::seconds(120)); });
+  // Each repository's deletion (one batch) "takes" a minute, and a delete starts only while the longest call so far
+  // still fits before the stop time (the deadline less the 30 s margin, 150 s away): alpha (at 0 s) and beta (at
+  // 60 s) go, gamma (at 120 s, 30 s left) does not.
+  registry_.on_call("BatchDeleteImage", [&](localaws::EcrState&) { session().clock().advance(std::chrono::seconds(60)); });
   InvocationInfo info = far_deadline();
   info.deadline = std::chrono::system_clock::now() + std::chrono::seconds(180);
   auto first = run(task_event(kMemberRole, false), info, tight);

@@ -33,8 +33,10 @@ EXPECTED_TEMPLATES = {"empty-on-delete.yaml", "nested-parent.yaml", "nested-chil
 
 CUSTOM_TYPE = "Custom::EmptyEcrRepository"
 CUSTOM_PROPERTIES = {"ServiceToken", "ServiceTimeout", "RepositoryName", "RegistryId", "DryRun"}
-EMPTYING_ACTIONS = {"ecr:ListImages", "ecr:BatchDeleteImage", "ecr:DescribeImages", "ecr:BatchGetImage",
-                    "ecr:DescribeRepositories"}
+# ListImages and BatchDeleteImage empty a repository; DescribeImages is the optional optimisation the templates
+# keep (indexes first, fewer pages); DescribeRepositories is Create/Update's existence check. BatchGetImage is
+# no longer used by the engine, so granting it is a failure.
+EMPTYING_ACTIONS = {"ecr:ListImages", "ecr:BatchDeleteImage", "ecr:DescribeImages", "ecr:DescribeRepositories"}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 # The stack-deletion hook (templates/deletion-hook.yaml, issue 11): the emptying set plus the keep-on-delete tag
 # read, and DescribeStackResource for auto-named repositories. Hooks wait 30 s for the function.
@@ -935,7 +937,8 @@ MUTATIONS = {
         "ECR resource star": _set(STATEMENTS + [0, "Resource"], "*"),
         "ECR repository/*": _set(STATEMENTS + [0, "Resource"],
                                  {"Fn::Sub": "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*"}),
-        "ECR action missing": _set(STATEMENTS + [0, "Action"], sorted(EMPTYING_ACTIONS - {"ecr:BatchGetImage"})),
+        "ECR action missing": _set(STATEMENTS + [0, "Action"], sorted(EMPTYING_ACTIONS - {"ecr:ListImages"})),
+        "ECR BatchGetImage granted": _set(STATEMENTS + [0, "Action"], sorted(EMPTYING_ACTIONS | {"ecr:BatchGetImage"})),
         "ECR wildcard action": _set(STATEMENTS + [0, "Action"], ["ecr:*"]),
         "logs on star": _set(STATEMENTS + [1, "Resource"], "*"),
         "managed basic execution role": _set([R, "HandlerRole", P, "ManagedPolicyArns"],

@@ -1,7 +1,8 @@
 #pragma once
 // Scheduled cleanup end to end: regions and accounts, the in-use scan, repository selection, one plan per
-// repository, and (with apply) deletion by digest, re-checked against a fresh in-use scan and listing (a
-// deployment racing the sweep, a tag moved onto an old image) at a bounded cost: see CleanupOptions::recheck_every.
+// repository, and (with apply) deletion by digest through ecr::delete_images (the deleters and adaptive rate
+// control every deleting mode shares), re-checked against a fresh in-use scan and listing (a deployment racing
+// the sweep, a tag moved onto an old image) at a bounded cost: see CleanupOptions::recheck_every.
 // A deadline and a cursor let a caller with a time limit (a Lambda invocation, `clean --max-duration`) stop
 // anywhere, inside a repository too, answer in time, and resume later where it stopped.
 #include <chrono>
@@ -22,6 +23,7 @@
 #include "ecrs/common/log.hpp"
 #include "ecrs/common/result.hpp"
 #include "ecrs/common/system.hpp"
+#include "ecrs/ecr/executor.hpp"
 
 namespace ecrs::cleanup {
 
@@ -37,6 +39,9 @@ using ClientFactory = std::function<Result<aws::AwsClient*>(const aws::ServiceIn
 // 15 s keeps it within the order of one scan's own duration in a busy account while a repository of 20,000
 // images costs one rescan per 15 s of deleting, not 200.
 inline constexpr std::chrono::seconds kInUseRecheckInterval{15};
+// How often, at most, a progress display hears from a running delete (ecr::EmptyOptions::progress_interval):
+// often enough for a terminal line to move, rare enough to cost nothing.
+inline constexpr std::chrono::milliseconds kProgressInterval{250};
 
 // What a Lambda-driven run keeps between its stop time and the invocation's deadline: every call's timeout ends
 // at the stop time (CallPolicy), so this covers only the report, the reply to the Runtime API and a connection
@@ -66,7 +71,9 @@ struct CleanupOptions {
   std::string account_label = "default";
   // The run answers by then: no call starts after it and none runs past it (CallPolicy), a repository in progress
   // stops between batches, and the report says complete=false with next_repository (the repository in progress,
-  // or the next one). Unset: no deadline.
+  // or the next one). A BatchDeleteImage starts only while the longest ECR call of the run so far (a listing page
+  // or a delete), plus kMinAttemptTime, still fits before it: a delete cut by the deadline may have been carried
+  // out by ECR unseen, deleting images the report would not count. Unset: no deadline.
   std::optional<std::chrono::system_clock::time_point> deadline;
   // Resume at this repository (inclusive): repositories before it in run order are skipped. A repository the
   // deadline stopped part-way is the cursor itself: the next run lists and plans it afresh, so what was deleted
@@ -74,7 +81,9 @@ struct CleanupOptions {
   std::optional<RepositoryCursor> start_at;
   // Safety guarantee of apply: every BatchDeleteImage deletes only digests that a plan made from an in-use scan
   // and a listing, both started after this repository's own plan and at most this long before the batch, still
-  // marks remove. 0: rescan before every batch.
+  // marks remove. The one exception keeps a slow scan from starving the run: when the scan itself took longer
+  // than this, one batch (at most kMaxImageIdsPerCall digests) still goes right after it. 0: rescan before every
+  // batch.
   std::chrono::milliseconds recheck_every{kInUseRecheckInterval};
   // Retries of errors other than throttling (AWS_MAX_ATTEMPTS); throttling is CallPolicy's.
   int max_attempts = aws::kDefaultMaxAttempts;
@@ -85,7 +94,10 @@ struct CleanupOptions {
   // display). Costs nothing extra: apply re-lists each repository before its first batch anyway. A deadline during
   // the planning pass stops the run with nothing deleted.
   bool plan_first = false;
-  // Called after every BatchDeleteImage with (deleted so far, planned so far) for a progress display.
+  // Deleters in flight at once (ECRS_CONCURRENCY), as for `empty`.
+  int max_concurrency = ecr::EmptyOptions{}.max_concurrency;
+  // Called while deleting (at least every kProgressInterval, and after each delete_images call) with
+  // (deleted so far, planned so far) for a progress display.
   std::function<void(std::size_t deleted, std::size_t planned)> on_progress;
   // A repository whose listing, re-check or BatchDeleteImage fails gets the error in its outcome and the run goes
   // on with the next repository; otherwise (the default) the run stops with that error.
@@ -95,7 +107,7 @@ struct CleanupOptions {
 struct RepositoryOutcome {
   RepositoryPlan plan;
   std::string selected_because;
-  std::vector<std::string> deleted;   // digests BatchDeleteImage confirmed (apply)
+  std::size_t deleted = 0;            // digests BatchDeleteImage confirmed deleted (apply)
   std::vector<std::string> spared;    // planned, but the re-check found them used or kept just before the batch
   std::vector<std::string> failures;  // "digest: code: reason"
   std::optional<Error> error;         // continue_on_repository_error: why this repository stopped
