@@ -20,6 +20,7 @@ if(TARGET ecr-sweeper AND NOT ECRS_SANITIZE)
     COMMAND ${CMAKE_COMMAND} -E env SOURCE_DATE_EPOCH=${ECRS_SOURCE_DATE_EPOCH}
             ${CMAKE_SOURCE_DIR}/scripts/package $<TARGET_FILE:ecr-sweeper> ${_ecrs_zip} ${_ecrs_copy}
     DEPENDS ecr-sweeper ${CMAKE_SOURCE_DIR}/scripts/package ${CMAKE_SOURCE_DIR}/scripts/package-stubs.py
+            ${CMAKE_SOURCE_DIR}/scripts/package-launcher.c
     COMMENT "Packaging function-${ECRS_LAMBDA_ARCH}.zip for provided.al2023"
     VERBATIM)
   add_custom_target(function_zip ALL DEPENDS ${_ecrs_outputs})

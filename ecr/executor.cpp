@@ -525,7 +525,7 @@ Result<Page> Run::fetch_page(const std::optional<std::string>& token) {
     // tag, so fewer pages for tagged repositories) and each image's media type and subject, so indexes and
     // referrers go first without a BatchGetImage per index.
     const auto req = page_request<DescribeImagesRequest>(token);
-    auto r = read([&](const aws::CallOptions& o) { return client_.describe_images(req, o); }, &EmptyReport::list_calls);
+    auto r = read([&](const aws::CallOptions& o) { return client_.describe_images(req, o); }, &EmptyReport::describe_calls);
     if (r) {
       page.entries.reserve(r->image_details.size());
       for (auto& d : r->image_details) {

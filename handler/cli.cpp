@@ -49,17 +49,13 @@ struct EmptyArgs {
   int concurrency = 8;
 };
 
-// The engine counts listing pages in list_calls whichever operation listed them; ordered_by_media_type says
-// DescribeImages did (ListImages is the fallback when it is denied). describe_calls are DescribeImages reads
-// outside the listing.
+// The engine counts listing pages by the operation that made them: a run that falls back from a denied
+// DescribeImages to ListImages shows both.
 struct ListingCalls {
   std::uint64_t list_images = 0;
   std::uint64_t describe_images = 0;
 };
-ListingCalls listing_calls(const ecr::EmptyReport& r) {
-  if (r.ordered_by_media_type) return {0, r.list_calls + r.describe_calls};
-  return {r.list_calls, r.describe_calls};
-}
+ListingCalls listing_calls(const ecr::EmptyReport& r) { return {r.list_calls, r.describe_calls}; }
 
 Json::Value report_json(const EmptyArgs& a, const ecr::EmptyReport& r, bool ok) {
   Json::Value v(Json::objectValue);
@@ -73,6 +69,7 @@ Json::Value report_json(const EmptyArgs& a, const ecr::EmptyReport& r, bool ok) 
   v["stalled"] = r.stalled;
   v[a.dry_run ? "would_delete" : "deleted"] = static_cast<Json::UInt64>(r.deleted);
   v["remaining"] = static_cast<Json::UInt64>(r.remaining);
+  if (r.possibly_deleted > 0) v["possibly_deleted"] = static_cast<Json::UInt64>(r.possibly_deleted);
   const ListingCalls listing = listing_calls(r);
   Json::Value calls(Json::objectValue);
   calls["ListImages"] = static_cast<Json::UInt64>(listing.list_images);
@@ -108,6 +105,8 @@ void print_text(std::ostream& out, const EmptyArgs& a, const ecr::EmptyReport& r
     out << "Deleted " << r.deleted << " images from '" << a.repository << "'";
     out << (r.complete ? "; the repository is empty.\n" : ".\n");
     if (r.remaining > 0) out << r.remaining << " images remain.\n";
+    if (r.possibly_deleted > 0)
+      out << r.possibly_deleted << " more were in a call cut at the deadline and may or may not be deleted.\n";
   }
   for (const auto& f : r.failures) out << "  failed: " << f << '\n';
   const ListingCalls listing = listing_calls(r);

@@ -305,14 +305,19 @@ cfn::CustomResourceOutcome CustomResourceFlow::run_delete(const Json::Value& eve
   metrics.images_planned = props.dry_run ? r.deleted : r.deleted + r.remaining;
   metrics.throttled_calls = r.throttled;
   metrics.failures = r.failures.size();
-  const std::int64_t total = before + static_cast<std::int64_t>(r.deleted);
+  // A BatchDeleteImage cut at the deadline may or may not have taken effect. Once a final listing shows the
+  // repository empty, those images are gone, and this run is what deleted them.
+  const std::uint64_t confirmed = r.complete ? r.deleted + r.possibly_deleted : r.deleted;
+  const std::int64_t total = before + static_cast<std::int64_t>(confirmed);
   log.info("emptying stopped", fields({{"deleted", static_cast<Json::UInt64>(r.deleted)},
                                        {"deleted_total", static_cast<Json::Int64>(total)},
                                        {"remaining", static_cast<Json::UInt64>(r.remaining)},
                                        {"complete", r.complete},
                                        {"deadline_reached", r.deadline_reached},
                                        {"stalled", r.stalled},
+                                       {"possibly_deleted", static_cast<Json::UInt64>(r.possibly_deleted)},
                                        {"list_calls", static_cast<Json::UInt64>(r.list_calls)},
+                                       {"describe_calls", static_cast<Json::UInt64>(r.describe_calls)},
                                        {"delete_calls", static_cast<Json::UInt64>(r.delete_calls)},
                                        {"retries", static_cast<Json::UInt64>(r.retries)},
                                        {"throttled", static_cast<Json::UInt64>(r.throttled)},

@@ -26,7 +26,13 @@ bool equals_ignore_case(std::string_view a, std::string_view b) {
 
 std::string left_text(const ecr::EmptyReport& r) {
   // `remaining` counts what the last listing saw; a run cut short mid-listing may have seen only part of it.
-  return r.remaining > 0 ? "at least " + plural(r.remaining, "image", "images") + " left" : "images left";
+  std::string text =
+      r.remaining > 0 ? "at least " + plural(r.remaining, "image", "images") + " left" : "images left";
+  // A BatchDeleteImage cut at the deadline may or may not have taken effect: say so rather than guess.
+  if (r.possibly_deleted > 0) {
+    text += " (" + plural(r.possibly_deleted, "image", "images") + " in a call cut at the deadline may also be gone)";
+  }
+  return text;
 }
 
 }  // namespace

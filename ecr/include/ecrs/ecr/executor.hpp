@@ -65,7 +65,8 @@ struct EmptyReport {
   // Digests of a BatchDeleteImage cut short by the call deadline (no reply): ECR may have deleted them or not.
   // Counted in neither `deleted` nor `remaining`; the next listing tells which.
   std::uint64_t possibly_deleted = 0;
-  // list_calls: listing pages (DescribeImages or ListImages, attempts included); describe_calls: other reads.
+  // Listing pages by the operation that made them, attempts included: list_calls ListImages (the fallback when
+  // DescribeImages is denied, whose failed attempt is counted in describe_calls), describe_calls DescribeImages.
   std::uint64_t list_calls = 0, delete_calls = 0, describe_calls = 0, retries = 0, throttled = 0;
   bool ordered_by_media_type = false;  // DescribeImages answered, so indexes went first
   std::vector<std::string> failures;  // up to kMaxFailureSamples "digest: code: reason" of permanent failures
