@@ -110,6 +110,7 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
   const int n = round_ok_ + round_throttled_;
   const double seconds = std::max(duration<double>(now - round_start_).count(), 1e-3);
   const double fraction = static_cast<double>(round_throttled_) / n;
+  const int ok = round_ok_;
   const double goodput = round_ok_ / seconds;
   const double attempts = n / seconds;
   const bool throttled = round_throttled_ >= 2 && clearly_above(fraction, floor_, n);
@@ -118,7 +119,7 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
   round_ok_ = round_throttled_ = 0;
   round_start_ = now;
   const auto pace = [&](double r) {
-    rate_ = std::max(kMinRate, r);
+    rate_ = std::max({kMinRate, r, kPeakShare * peak_goodput_});
     rate_changed_ = now;
     next_send_ = std::max(next_send_, now);
   };
@@ -130,13 +131,19 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
     prev_goodput_ = goodput;
     prev_attempts_ = attempts;
     prev_fraction_ = fraction;
+    prev_ok_ = ok;
     mode_ = Mode::testing;
-    pace(through);
+    // A round in which every reply was a throttle (a cap's bucket already empty, or random throttles on top of
+    // it) measures no goodput at all, and pacing at that would leave the run at kMinRate with rounds seconds
+    // long. Halve the attempt rate instead, and let the next round measure.
+    pace(ok == 0 ? attempts / 2 : through);
   };
   while (!successes_.empty() && now - successes_.front() > kRateWindow) successes_.pop_front();
   const double window = std::clamp(duration<double>(now - first_send_).count(),
                                    duration<double>(kRoundMin).count(), duration<double>(kRateWindow).count());
   const double recent_goodput = static_cast<double>(successes_.size()) / window;
+  // Not from the first round alone, which may be a bucket's burst arriving in one latency.
+  if (now - first_send_ >= 2 * kRoundMin) peak_goodput_ = std::max(kPeakDecay * peak_goodput_, recent_goodput);
   switch (mode_) {
     case Mode::unpaced:
       if (!throttled) {
@@ -157,7 +164,10 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
       // of the two ratios is this round's goodput closer to?
       const double rate_ratio = attempts / prev_attempts_;
       const double goodput_ratio = prev_goodput_ > 0 ? goodput / prev_goodput_ : 1.0;
-      if (goodput_ratio < (1.0 + rate_ratio) / 2 && fraction >= prev_fraction_ - kMargin) {
+      // A goodput from fewer successes than that (a first round that drained a bucket's burst in one latency)
+      // says nothing about the rate, so it cannot show that slowing cost goodput.
+      const bool comparable = prev_ok_ >= kRoundMinCalls;
+      if (comparable && goodput_ratio < (1.0 + rate_ratio) / 2 && fraction >= prev_fraction_ - kMargin) {
         // Slowing cost goodput: the throttles do not depend on the rate. Their fraction is the floor from now
         // on, and the rate goes back to where it was.
         floor_ = fraction;

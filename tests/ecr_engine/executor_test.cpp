@@ -354,10 +354,11 @@ TEST(EmptyRepository, HoldsATpsCapWithNothingLost) {
   o.dry_run = true;
   auto listing = run(h, o);  // the listing's share of the time, to report the deletion's rate alone
   ASSERT_TRUE(listing.has_value()) << listing.error().describe();
-  const std::uint64_t list_calls = listing->list_calls;
+  const std::uint64_t list_calls = listing->list_calls, describe_calls = listing->describe_calls;
   auto r = run(h, options_for("web"));
   ASSERT_TRUE(r.has_value()) << r.error().describe();
   r->list_calls += list_calls;
+  r->describe_calls += describe_calls;
   expect_emptied(h, "web", *r, kImages);
   const std::uint64_t ok_calls = h.calls("BatchDeleteImage") - h.throttled("BatchDeleteImage");
   EXPECT_EQ(ok_calls, ceil_div(kImages, 100));

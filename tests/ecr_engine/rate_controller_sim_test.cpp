@@ -193,5 +193,28 @@ TEST(AtRandomThrottling, ThirtyPercentCostsLittleMoreThanItsRetries) {
   }
 }
 
+// Both at once: a 20 calls/s cap (burst 2) and 20% of calls throttled at random on top. Random throttles do not
+// go away when sending slower, so a controller that reads every throttle as the cap steps its rate down round after
+// round: before the peak-goodput floor, a first test round of nothing but throttles paced at kMinRate, and 60
+// batches took 64-75 s (0.8 calls/s). The best goodput here is 0.8 of the cap (a random throttle after the bucket
+// spent its token); the controller now holds 30-80% of the cap. This guards against the collapse; it is not the
+// goal (issue 16 asks >= 90% of a cap, which it meets without the random throttles: AtARateCap above).
+TEST(AtARateCapWithRandomThrottling, HoldsMostOfWhatTheCapLeavesAndNeverCollapses) {
+  constexpr double kCap = 20.0, kBurst = 2.0, kRandom = 0.2;
+  for (const int deleters : {8, 16}) {
+    for (const int batches : {15, 60}) {
+      for (const std::uint64_t seed : {1u, 2u, 3u}) {
+        auto bucket = token_bucket(kCap, kBurst);
+        auto noise = random_throttles(kRandom, seed);
+        const SimResult r = simulate(deleters, 20ms, batches, [&](Micros t) { return bucket(t) && noise(t); }, seed);
+        print("20 TPS cap + 20% random", r);
+        ASSERT_EQ(r.ok, batches);
+        const double goodput = r.ok / std::chrono::duration<double>(r.elapsed).count();
+        EXPECT_GE(goodput, 0.25 * kCap) << deleters << " deleters, " << batches << " batches, seed " << seed;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ecrs::ecr

@@ -187,6 +187,11 @@ class AdaptiveRateController {
   static constexpr int kProbeEvery = 2;
   static constexpr double kMinRate = 1.0;  // calls/s
   static constexpr std::chrono::milliseconds kRateWindow{1000};
+  // Pacing never goes below kPeakShare of the best goodput seen lately. Random throttles on top of a cap make every
+  // round look throttled, and each step down to "what got through" then loses the random fraction again; the peak
+  // decays by kPeakDecay a round so that a cap that really drops is still followed down.
+  static constexpr double kPeakShare = 0.6;
+  static constexpr double kPeakDecay = 0.9;
 
  private:
   enum class Outcome { success, throttle, error };
@@ -217,8 +222,10 @@ class AdaptiveRateController {
   double prev_attempts_ = 0.0;
   double prev_rate_ = 0.0;
   double prev_fraction_ = 0.0;
+  int prev_ok_ = 0;  // successes the goodput before the test was measured from
   std::chrono::steady_clock::time_point first_send_{};
   std::deque<std::chrono::steady_clock::time_point> successes_;  // the last kRateWindow
+  double peak_goodput_ = 0.0;  // the best recent goodput, decaying by kPeakDecay a round
   double probe_gain_ = kProbeGain;
   int clean_rounds_ = 0;
   int flagged_rounds_ = 0;
