@@ -393,6 +393,8 @@ class Run {
   void submit(Batch batch);
   void submit_pending_images();
   void drain();
+  std::size_t submit_carried();
+  void requeue_carried_early();
   bool retry_carried();
   void worker();
   void delete_batch(const Batch& batch);
@@ -613,10 +615,19 @@ void Run::submit(Batch batch) {
     progress(false);
     l.lock();
   }
-  if (batch.first) ++first_submitted_;
-  queue_.push_back(std::move(batch));
+  if (batch.first) {
+    ++first_submitted_;
+    // Ahead of the plain batches already queued: this page's images wait for it, so it starts at the next free
+    // slot instead of behind the previous page's backlog (a whole delete latency of idle deleters per page).
+    const auto pos = std::find_if(queue_.begin(), queue_.end(), [](const Batch& b) { return !b.first; });
+    queue_.insert(pos, std::move(batch));
+  } else {
+    queue_.push_back(std::move(batch));
+  }
   l.unlock();
-  work_cv_.notify_all();
+  // One batch, one deleter: waking them all would have every deleter scan the queue and compete for the two
+  // cores with the lister, whose next page is the pipeline's critical path.
+  work_cv_.notify_one();
 }
 
 void Run::drain() {
@@ -630,27 +641,45 @@ void Run::drain() {
   }
 }
 
+std::size_t Run::submit_carried() {
+  std::vector<std::string> carry;
+  {
+    std::lock_guard l(report_mu_);
+    carry.swap(carry_);
+    report_.retries += (carry.size() + kMaxBatchDeleteIds - 1) / kMaxBatchDeleteIds;
+  }
+  for (std::size_t i = 0; i < carry.size(); i += kMaxBatchDeleteIds) {
+    const auto end = std::min(carry.size(), i + kMaxBatchDeleteIds);
+    submit(Batch{std::vector<std::string>(std::make_move_iterator(carry.begin() + static_cast<std::ptrdiff_t>(i)),
+                                          std::make_move_iterator(carry.begin() + static_cast<std::ptrdiff_t>(end))),
+                 0, false});
+  }
+  return carry.size();
+}
+
+// Once the whole listing is queued and every index batch is done, nothing still holds the children refused so
+// far: they join the tail of the queue instead of waiting for it to drain and costing a round of their own.
+void Run::requeue_carried_early() {
+  {
+    std::unique_lock l(q_mu_);
+    while (first_done_ < first_submitted_ && !(queue_.empty() && busy_ == 0) && !stop_ && !deadline_hit_) {
+      idle_cv_.wait_for(l, progress_every_, [&] {
+        return first_done_ >= first_submitted_ || (queue_.empty() && busy_ == 0);
+      });
+      l.unlock();
+      progress(false);
+      l.lock();
+    }
+  }
+  if (!stop_ && !deadline_hit_) submit_carried();
+}
+
 // Ids refused while an index still held them go again once everything else queued is done; a round that frees
 // nothing will not free anything on a second try, and the next listing decides.
 bool Run::retry_carried() {
   while (!stop_ && !deadline_hit_) {
-    std::vector<std::string> carry;
-    {
-      std::lock_guard l(report_mu_);
-      carry.swap(carry_);
-    }
-    if (carry.empty()) return true;
     const std::uint64_t before = deleted_ + gone_;
-    {
-      std::lock_guard l(report_mu_);
-      report_.retries += (carry.size() + kMaxBatchDeleteIds - 1) / kMaxBatchDeleteIds;
-    }
-    for (std::size_t i = 0; i < carry.size(); i += kMaxBatchDeleteIds) {
-      const auto end = std::min(carry.size(), i + kMaxBatchDeleteIds);
-      submit(Batch{std::vector<std::string>(std::make_move_iterator(carry.begin() + static_cast<std::ptrdiff_t>(i)),
-                                            std::make_move_iterator(carry.begin() + static_cast<std::ptrdiff_t>(end))),
-                   0, false});
-    }
+    if (submit_carried() == 0) return true;
     drain();
     if (deleted_ + gone_ == before) {
       std::lock_guard l(report_mu_);
@@ -686,7 +715,9 @@ void Run::worker() {
           --run->busy_;
           if (first) ++run->first_done_;
         }
-        run->work_cv_.notify_all();
+        // Only a finished index batch can make waiting batches ready (their gate); this deleter looks for its
+        // next batch itself.
+        if (first) run->work_cv_.notify_all();
         run->idle_cv_.notify_all();
       }
     } done{this, batch.first};
@@ -919,6 +950,8 @@ Result<EmptyReport> Run::run_empty() {
       token = std::move(page->next_token);
     }
     if (!listing_done_) image_pending_.clear();  // never queued: the next invocation's listing finds them
+    // Only with the media types known: without them an index can still be anywhere in the queue.
+    if (listing_done_ && !list_error && !opts_.dry_run && describe_ok_) requeue_carried_early();
     drain();
     if (listing_done_ && !list_error) retry_carried();
 
