@@ -5,6 +5,7 @@ if(TARGET ecrs_ecr AND TARGET ecrs::aws AND EXISTS ${CMAKE_SOURCE_DIR}/aws/inclu
   target_sources(ecrs_ecr PRIVATE
     ${CMAKE_SOURCE_DIR}/ecr/ecr_client.cpp
     ${CMAKE_SOURCE_DIR}/ecr/executor.cpp
+    ${CMAKE_SOURCE_DIR}/ecr/rate_controller.cpp
   )
   target_link_libraries(ecrs_ecr PUBLIC ecrs::aws Threads::Threads)
   set(ECRS_ECR_ENGINE ON)

@@ -1,0 +1,162 @@
+#pragma once
+// How fast, and whether at all, a BatchDeleteImage is sent: the adaptive rate controller and the recent delete
+// latencies that gate a call on the time left. Both outlive one call of delete_images when the caller keeps a
+// DeletePacing (scheduled cleanup deletes in re-check windows and must not re-learn a cap in each).
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "ecrs/common/system.hpp"
+
+namespace ecrs::ecr {
+
+// A call is not started with less than this left before EmptyOptions::call_deadline: one ECR round trip from
+// Lambda is tens of milliseconds, and a call cut short has done nothing we can count.
+inline constexpr std::chrono::milliseconds kMinCallTime{100};
+// Nor is a BatchDeleteImage started unless this multiple of its measured latency (kLatencyPercentile of the
+// recent successful calls) is left before the call deadline: a batch cut at the deadline may still be deleted
+// by ECR, uncounted, so starting one only makes sense when it will very likely answer.
+inline constexpr double kCallStartHeadroom = 1.5;
+inline constexpr double kLatencyPercentile = 0.95;
+inline constexpr std::size_t kLatencySamples = 64;
+
+// ECR publishes no TPS quota for BatchDeleteImage (shared/docs/ecr-api.md §4), so the rate is found at run time,
+// and a throttle is taken as evidence of a cap only when sending slower cuts throttles. AWS's adaptive retry
+// mode (botocore retries/adaptive.py, bucket.py) cuts its rate to 0.7x the measured send rate on every throttle
+// and grows back on a cubic curve: random throttles that do not depend on the rate then drive it to its floor.
+// BBR instead estimates the bottleneck from what gets delivered and probes above it now and then. This controller
+// does the latter with successful calls as the delivery rate:
+//   - unpaced: calls go as fast as the deleters allow. Two rounds in a row (kRoundCalls completions, or kRoundMax)
+//     whose throttle fraction is clearly above the learnt random floor start a test;
+//   - testing: pace at the goodput (successful calls/s) just measured. Random throttles cut goodput in proportion
+//     to the send rate; a cap keeps it where it was. If goodput fell with the rate, the throttles are random:
+//     their fraction becomes the floor and the rate goes back. If it held, there is a cap: hold, or test again
+//     one step lower while throttles stay above the floor;
+//   - holding: pace at the cap; a throttled round starts a test; every kProbeEvery clean rounds probe higher,
+//     keeping the step when it stays clean (and probing further next time) and stepping back when it throttles.
+// "Clearly" is two standard errors of the round's throttle fraction (a binomial proportion), at least kMargin.
+// Thread-safe; acquire() blocks for a concurrency slot and the pacing schedule.
+class AdaptiveRateController {
+ public:
+  // A concurrency slot, released when reported (on_success/on_throttle/on_error) or when destroyed unreported,
+  // so an exception between acquire() and the report cannot leak the slot.
+  class Ticket {
+   public:
+    Ticket() = default;
+    Ticket(Ticket&& o) noexcept : owner_(o.owner_), sent(o.sent) { o.owner_ = nullptr; }
+    Ticket& operator=(Ticket&& o) noexcept;
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+    ~Ticket();
+
+   private:
+    friend class AdaptiveRateController;
+    Ticket(AdaptiveRateController* owner, std::chrono::steady_clock::time_point t) : owner_(owner), sent(t) {}
+    AdaptiveRateController* owner_ = nullptr;
+
+   public:
+    std::chrono::steady_clock::time_point sent{};
+  };
+
+  enum class Mode { unpaced, testing, holding, probing };
+
+  AdaptiveRateController(int max_concurrency, const Clock& clock, Sleeper& sleeper);
+
+  // Waits for a slot and for the pacing schedule, then returns the send time.
+  Ticket acquire();
+  void on_success(Ticket& t);
+  void on_throttle(Ticket& t);
+  void on_error(Ticket& t);  // a non-throttle failure: frees the slot, counts in no round
+
+  int limit() const;
+  double rate() const;  // calls/s; 0 = not paced
+  Mode mode() const;
+  double throttle_floor() const;  // the learnt fraction of throttles that slowing down does not remove
+
+  // How long a deleter waits before retrying its throttled call (attempt >= 1): full jitter, short, because the
+  // pacing, not this wait, keeps the rate under a cap.
+  static std::chrono::milliseconds retry_delay(int attempt, Random& random);
+
+  static constexpr int kRoundCalls = 32;
+  static constexpr std::chrono::milliseconds kRoundMin{100};
+  static constexpr std::chrono::milliseconds kRoundMax{1000};
+  static constexpr int kRoundMinCalls = 4;  // a kRoundMax round with fewer completions waits for more
+  static constexpr double kMargin = 0.05;
+  // In the run's first round, this many replies of which at least kFloodFraction throttled end the round and
+  // start a test at once. Random throttling at 30% gives 6 of 8 with p ≈ 0.01.
+  static constexpr int kFloodCalls = 8;
+  static constexpr double kFloodFraction = 0.75;
+  static constexpr double kHoldGain = 0.98;  // pace this far under the measured cap
+  static constexpr double kMaxProbeGain = 2.0;
+  static constexpr double kProbeGain = 1.10;
+  static constexpr int kProbeEvery = 2;
+  static constexpr double kMinRate = 1.0;  // calls/s
+  static constexpr std::chrono::milliseconds kRateWindow{1000};
+  // Pacing never goes below kPeakShare of the best goodput seen lately. Random throttles on top of a cap make every
+  // round look throttled, and each step down to "what got through" then loses the random fraction again; the peak
+  // decays by kPeakDecay a round so that a cap that really drops is still followed down.
+  static constexpr double kPeakShare = 0.6;
+  static constexpr double kPeakDecay = 0.9;
+
+ private:
+  enum class Outcome { success, throttle, error };
+  void report(Ticket& t, Outcome o);
+  void end_round_locked(std::chrono::steady_clock::time_point now);
+  bool clearly_above(double f, double floor, int n) const;
+  bool is_flood(int throttled, int n) const;
+
+  const Clock* clock_;
+  Sleeper* sleeper_;
+  int max_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int in_flight_ = 0;
+  Mode mode_ = Mode::unpaced;
+  double rate_ = 0.0;
+  double floor_ = 0.0;
+  std::chrono::steady_clock::time_point next_send_{};
+  std::chrono::steady_clock::time_point rate_changed_{};
+  bool first_round_ = true;
+  // The current round.
+  std::chrono::steady_clock::time_point round_start_{};
+  bool round_started_ = false;
+  int round_ok_ = 0;
+  int round_throttled_ = 0;
+  // The round before a test step, and the rate to go back to.
+  double prev_goodput_ = 0.0;
+  double prev_attempts_ = 0.0;
+  double prev_rate_ = 0.0;
+  double prev_fraction_ = 0.0;
+  int prev_ok_ = 0;  // successes the goodput before the test was measured from
+  std::chrono::steady_clock::time_point first_send_{};
+  std::deque<std::chrono::steady_clock::time_point> successes_;  // the last kRateWindow
+  double peak_goodput_ = 0.0;  // the best recent goodput, decaying by kPeakDecay a round
+  double probe_gain_ = kProbeGain;
+  int clean_rounds_ = 0;
+  int flagged_rounds_ = 0;
+};
+
+// What deleting has taught a run, kept across calls of delete_images by a caller that deletes in windows: the rate
+// controller's state (a cap found in one window holds in the next) and the recent successful delete latencies
+// (a batch starts only when kCallStartHeadroom times their kLatencyPercentile fits before the call deadline).
+// Thread-safe. The clock and sleeper must outlive it.
+class DeletePacing {
+ public:
+  DeletePacing(int max_concurrency, const Clock& clock, Sleeper& sleeper) : controller_(max_concurrency, clock, sleeper) {}
+  AdaptiveRateController& controller() { return controller_; }
+  const AdaptiveRateController& controller() const { return controller_; }
+  // kCallStartHeadroom x the kLatencyPercentile of the recent successful deletes; kMinCallTime before any.
+  std::chrono::milliseconds expected_delete_time() const;
+  void record_delete_latency(std::chrono::steady_clock::duration d);
+
+ private:
+  AdaptiveRateController controller_;
+  mutable std::mutex mu_;
+  std::vector<std::chrono::steady_clock::duration> latencies_;  // the last kLatencySamples successful deletes
+  std::size_t next_ = 0;
+};
+
+}  // namespace ecrs::ecr
