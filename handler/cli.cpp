@@ -68,6 +68,7 @@ Json::Value report_json(const EmptyArgs& a, const ecr::EmptyReport& r, bool ok) 
   v["deadline_reached"] = r.deadline_reached;
   v["stalled"] = r.stalled;
   v[a.dry_run ? "would_delete" : "deleted"] = static_cast<Json::UInt64>(r.deleted);
+  if (!a.dry_run) v["bytes_reclaimed"] = static_cast<Json::UInt64>(r.bytes_deleted);
   v["remaining"] = static_cast<Json::UInt64>(r.remaining);
   if (r.possibly_deleted > 0) v["possibly_deleted"] = static_cast<Json::UInt64>(r.possibly_deleted);
   const ListingCalls listing = listing_calls(r);
@@ -102,7 +103,10 @@ void print_text(std::ostream& out, const EmptyArgs& a, const ecr::EmptyReport& r
     if (r.planned.size() < r.deleted) out << "  ... and " << (r.deleted - r.planned.size()) << " more\n";
     out << "Nothing was deleted.\n";
   } else {
-    out << "Deleted " << r.deleted << " images from '" << a.repository << "'";
+    out << "Deleted " << r.deleted << " images";
+    // ListImages gives no sizes: only a DescribeImages listing knows what was reclaimed.
+    if (r.ordered_by_media_type) out << " (" << r.bytes_deleted << " bytes)";
+    out << " from '" << a.repository << "'";
     out << (r.complete ? "; the repository is empty.\n" : ".\n");
     if (r.remaining > 0) out << r.remaining << " images remain.\n";
     if (r.possibly_deleted > 0)

@@ -299,15 +299,17 @@ cfn::CustomResourceOutcome CustomResourceFlow::run_delete(const Json::Value& eve
                                                " (" + std::to_string(before) + " images deleted before this invocation)");
   }
   const ecr::EmptyReport& r = *report;
-  // This invocation's share: a continued chain writes one record per invocation, and CloudWatch sums them.
-  metrics.images_deleted = props.dry_run ? 0 : r.deleted;
-  // A dry run counts what would go in `deleted` and leaves it all in `remaining` too.
-  metrics.images_planned = props.dry_run ? r.deleted : r.deleted + r.remaining;
-  metrics.throttled_calls = r.throttled;
-  metrics.failures = r.failures.size();
   // A BatchDeleteImage cut at the deadline may or may not have taken effect. Once a final listing shows the
   // repository empty, those images are gone, and this run is what deleted them.
   const std::uint64_t confirmed = r.complete ? r.deleted + r.possibly_deleted : r.deleted;
+  // This invocation's share: a continued chain writes one record per invocation, and CloudWatch sums them to the
+  // total CloudFormation is told (Data.ImagesDeleted).
+  metrics.images_deleted = props.dry_run ? 0 : confirmed;
+  // A dry run counts what would go in `deleted` and leaves it all in `remaining` too.
+  metrics.images_planned = props.dry_run ? r.deleted : r.deleted + r.remaining;
+  metrics.bytes_reclaimed = props.dry_run ? 0 : static_cast<std::int64_t>(r.bytes_deleted);
+  metrics.throttled_calls = r.throttled;
+  metrics.failures = r.failures.size();
   const std::int64_t total = before + static_cast<std::int64_t>(confirmed);
   log.info("emptying stopped", fields({{"deleted", static_cast<Json::UInt64>(r.deleted)},
                                        {"deleted_total", static_cast<Json::Int64>(total)},
@@ -316,6 +318,7 @@ cfn::CustomResourceOutcome CustomResourceFlow::run_delete(const Json::Value& eve
                                        {"deadline_reached", r.deadline_reached},
                                        {"stalled", r.stalled},
                                        {"possibly_deleted", static_cast<Json::UInt64>(r.possibly_deleted)},
+                                       {"bytes_deleted", static_cast<Json::UInt64>(r.bytes_deleted)},
                                        {"list_calls", static_cast<Json::UInt64>(r.list_calls)},
                                        {"describe_calls", static_cast<Json::UInt64>(r.describe_calls)},
                                        {"delete_calls", static_cast<Json::UInt64>(r.delete_calls)},

@@ -245,6 +245,7 @@ cfn::HookResponse HookFlow::decide(const cfn::HookRequest& request, std::optiona
     // This invocation's share; a repository emptied over several invocations writes one record per invocation.
     metrics->images_deleted = report->deleted;
     metrics->images_planned = report->deleted + report->remaining;
+    metrics->bytes_reclaimed = static_cast<std::int64_t>(report->bytes_deleted);
     metrics->throttled_calls = report->throttled;
     metrics->failures = report->failures.size();
   }

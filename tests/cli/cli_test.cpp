@@ -383,6 +383,42 @@ TEST(Exits, EmptyDryRunJsonListsEveryPlannedDigest) {
   EXPECT_EQ(local.aws.ecr().repository("web")->images.size(), 150u) << "a dry run deletes nothing";
 }
 
+std::uint64_t repository_bytes(localaws::LocalAws& aws, const std::string& repo) {
+  std::uint64_t bytes = 0;
+  const auto snapshot = aws.ecr().repository(repo);
+  EXPECT_TRUE(snapshot.has_value()) << repo;
+  if (snapshot) {
+    for (const auto& [digest, image] : snapshot->images) bytes += static_cast<std::uint64_t>(image.size_bytes);
+  }
+  return bytes;
+}
+
+// What `empty` reclaimed is imageSizeInBytes summed over the images it deleted (plain images: an index's size
+// repeats its largest child's), in the JSON document and the text summary; a dry run reclaims nothing.
+TEST(Exits, EmptyReportsTheBytesOfTheImagesItDeleted) {
+  Local local;
+  local.seed("web", 230);
+  local.seed("api", 40);
+  const std::uint64_t web_bytes = repository_bytes(local.aws, "web");
+  const std::uint64_t api_bytes = repository_bytes(local.aws, "api");
+  ASSERT_GT(web_bytes, 0u);
+  const auto dry = cli({"empty", "web", "--dry-run", "--output", "json"}, local.env());
+  ASSERT_EQ(dry.rc, kCliExitOk) << dry.err;
+  auto dry_doc = parse_json(dry.out);
+  ASSERT_TRUE(dry_doc) << dry.out;
+  EXPECT_FALSE(dry_doc->isMember("bytes_reclaimed")) << dry.out;
+  const auto r = cli({"empty", "web", "--output", "json"}, local.env());
+  ASSERT_EQ(r.rc, kCliExitOk) << r.err;
+  auto doc = parse_json(r.out);
+  ASSERT_TRUE(doc) << r.out;
+  EXPECT_EQ((*doc)["deleted"].asUInt64(), 230u) << r.out;
+  EXPECT_EQ((*doc)["bytes_reclaimed"].asUInt64(), web_bytes) << r.out;
+  const auto text = cli({"empty", "api"}, local.env());
+  ASSERT_EQ(text.rc, kCliExitOk) << text.err;
+  EXPECT_NE(text.out.find("Deleted 40 images (" + std::to_string(api_bytes) + " bytes) from 'api'"), std::string::npos)
+      << text.out;
+}
+
 TEST(CommonOptions, AllowInsecureHttpReachesTheSession) {
   CommonOptions common;
   EXPECT_FALSE(common.session().allow_insecure_http);
