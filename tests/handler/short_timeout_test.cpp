@@ -6,10 +6,10 @@
 #include <json/writer.h>  // operator<< for Json::Value in failure messages
 
 #include <filesystem>
-#include <sstream>
 
 #include "harness.hpp"
 #include "support/lambda_env.hpp"
+#include "support/log_records.hpp"
 #include "support/process.hpp"
 
 namespace ecrs::handler::testing {
@@ -17,23 +17,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The log lines (stdout) whose msg is `msg`, parsed.
-std::vector<Json::Value> log_records(const std::string& out, const std::string& msg) {
-  std::vector<Json::Value> records;
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line);) {
-    auto v = parse_json(line);
-    EXPECT_TRUE(v && v->isObject()) << line;
-    if (v && v->isObject() && (*v)["msg"].asString() == msg) records.push_back(*v);
-  }
-  return records;
-}
-
-std::uint64_t sum_field(const std::vector<Json::Value>& records, const char* field) {
-  std::uint64_t n = 0;
-  for (const auto& r : records) n += r[field].asUInt64();
-  return n;
-}
+using test_support::log_records;
+using test_support::sum_field;
 
 // Lambda's default timeout (3 s: about 2.2 s of work after the answer's reserve), every ECR call 40 ms and two
 // deletes in flight: at most 2.2 s / 40 ms * 2 = 110 batches fit in one invocation however fast the machine, so

@@ -26,6 +26,7 @@
 #include "ecrs/localaws/localaws.hpp"
 #include "hook_test_support.hpp"
 #include "support/lambda_env.hpp"
+#include "support/log_records.hpp"
 #include "support/process.hpp"
 
 namespace ecrs::handler {
@@ -157,6 +158,56 @@ TEST_F(HookBinaryTest, FiveThousandImagesContinueAcrossInvocationsWithTheContext
   // Each digest deleted once: no more batches than ceil(5000 / 100) plus the batch cut at the first deadline.
   EXPECT_LE(calls("BatchDeleteImage"), kBigRepository / ecr::kMaxBatchDeleteIds + 1);
   expect_clean_log();
+
+  // One EMF record per invocation, each with its own share: Continuations 1 where the hook answered IN_PROGRESS
+  // (the rest handed to Hooks' next invocation), 0 where it answered SUCCESS; the shares add up to what went.
+  const auto records = test_support::emf_records(child_->out());
+  ASSERT_EQ(records.size(), 2u) << child_->out();
+  for (const auto& r : records) {
+    EXPECT_EQ(r["Mode"].asString(), "hook") << r;
+    EXPECT_EQ(r["Repository"].asString(), "big") << r;
+    EXPECT_EQ(r["Failures"].asUInt64(), 0u) << r;
+  }
+  EXPECT_EQ(records[0]["Continuations"].asUInt64(), 1u) << records[0];
+  EXPECT_EQ(records[1]["Continuations"].asUInt64(), 0u) << records[1];
+  EXPECT_EQ(records[0]["ImagesDeleted"].asUInt64(), deleted_first) << records[0];
+  EXPECT_EQ(test_support::sum_field(records, "ImagesDeleted"), kBigRepository) << records[1];
+}
+
+// BytesReclaimed is the engine's EmptyReport::bytes_deleted: imageSizeInBytes of what each invocation deleted
+// (plain images only: an index's imageSizeInBytes repeats its largest child's). The first invocation runs out of
+// time (IN_PROGRESS), the second finishes; the records' sum is the repository's size before the run, short only
+// by images of a call cut at the first deadline, which no invocation counted.
+TEST_F(HookBinaryTest, BytesReclaimedOverInvocationsSumToTheSizesOfTheImagesDeleted) {
+  constexpr std::size_t kImages = 1500;
+  seed("sized", kImages);
+  std::uint64_t bytes = 0;
+  const auto before = server_->ecr().repository("sized");
+  ASSERT_TRUE(before.has_value());
+  for (const auto& [digest, image] : before->images) bytes += static_cast<std::uint64_t>(image.size_bytes);
+  server_->set_latency("BatchDeleteImage", kSlowBatch);
+  start_bootstrap();
+  const Json::Value first =
+      ask(hook_event("t-sized", kEcrRepository, kDeletePreProvision, delete_model("sized")), kShortTimeout);
+  ASSERT_EQ(first["hookStatus"].asString(), "IN_PROGRESS") << first;
+  server_->set_latency("BatchDeleteImage", 0ms);
+  const Json::Value second = ask(hook_event("t-sized", kEcrRepository, kDeletePreProvision, delete_model("sized"), 2,
+                                            first["callbackContext"]));
+  ASSERT_EQ(second["hookStatus"].asString(), "SUCCESS") << second;
+  ASSERT_EQ(server_->ecr().image_count("sized"), 0u);
+  const std::string log = child_->out();
+  const auto records = test_support::emf_records(log);
+  ASSERT_EQ(records.size(), 2u) << log;
+  for (const auto& r : records) {
+    EXPECT_EQ(r["BytesReclaimed"].asInt64() > 0, r["ImagesDeleted"].asUInt64() > 0) << r;
+  }
+  const std::uint64_t summed = test_support::sum_field(records, "BytesReclaimed");
+  if (test_support::sum_field(test_support::log_records(log, "emptying finished"), "possibly_deleted") == 0) {
+    EXPECT_EQ(summed, bytes);
+  } else {
+    EXPECT_LT(summed, bytes);
+    EXPECT_GT(summed, 0u);
+  }
 }
 
 TEST_F(HookBinaryTest, MoreThanTheAllowedInvocationsCanFinishFailsWithTheCountLeft) {
