@@ -80,6 +80,16 @@ def main():
         dry_run = json.loads(json.dumps(custom_resource))
         dry_run.update({"RequestId": "r-2", "PhysicalResourceId": "ecr-sweeper:default:kept",
                         "ResourceProperties": {"ServiceToken": "arn", "RepositoryName": "kept", "DryRun": "true"}})
+        # Custom::EcrLifecyclePolicy (the lifecycle-policy-resource mode): a Create that puts a policy on "kept".
+        lifecycle = json.loads(json.dumps(custom_resource))
+        lifecycle.update({"RequestType": "Create", "RequestId": "r-3", "ResourceType": "Custom::EcrLifecyclePolicy",
+                          "LogicalResourceId": "Policy", "ResponseURL": aws.admin(
+                              "/_localaws/response-url", {"key": "emf-test-lifecycle"})["url"],
+                          "ResourceProperties": {"ServiceToken": "arn", "RepositoryNames": ["kept"], "Policy": {
+                              "rules": [{"rulePriority": 1, "selection": {
+                                  "tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 5},
+                                  "action": {"type": "expire"}}]}}})
+        del lifecycle["PhysicalResourceId"]
         # A CloudFormation Lambda Hook request for a repository's deletion (HOOKS-LAMBDA's documented input).
         hook = {"clientRequestToken": "t-emf", "awsAccountId": "123456789012",
                 "stackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/2", "changeSetId": "",
@@ -96,6 +106,7 @@ def main():
             (custom_resource, "custom-resource", "web"),
             (dry_run, "custom-resource", "kept"),
             (hook, "hook", "hooked"),
+            (lifecycle, "lifecycle-policy-resource", None),
             (samples["push_to_missing"], "create-on-push", "team-a/web"),
             ({"ecrSweeper": {"task": "clean", "options": {"repositories": ["web"]}}}, "sweep", None),
             ({"source": "aws.events", "detail-type": "Scheduled Event", "id": "e-1", "detail": {}},
@@ -165,6 +176,11 @@ def main():
             for zero in ("Failures", "Continuations"):
                 if record.get(zero) != 0:
                     failed.append(f"{mode}: {zero} {record.get(zero)} for a deletion done in one invocation")
+        policy = aws.admin("/_localaws/ecr/summary?repository=kept")
+        for record in records:
+            if record.get("Mode") == "lifecycle-policy-resource" and record.get("Failures") != 0:
+                failed.append(f"lifecycle-policy-resource: Failures {record.get('Failures')} for a Create that "
+                              f"succeeded ({policy})")
         invalid = [r for r in records if r.get("Mode") == "invalid-event"]
         if any(r.get("Failures") != 1 for r in invalid):
             failed.append("an event answered on /error does not count one Failure")

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """The README's table of common options (between the common-options markers) says what `--help` says: the same
 flags as the "AWS and output options" group of every verb that calls AWS, and each environment variable the table
-names is one the binary's help names too (in the option's own description or the top-level footer)."""
+names is one the binary's help names too (in the option's own description or the top-level footer). The verbs are
+found by walking `--help` from the top (every "Subcommands:" list, down to the leaves), so a verb added later is
+checked too: each leaf carries the group, or is one of the verbs that never call AWS, and every leaf ends its
+help with the exit codes."""
 import os
 import re
 import subprocess
@@ -10,9 +13,10 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import cli_args, report  # noqa: E402
 
-VERBS = [["empty"], ["clean"], ["lifecycle", "preview"], ["lifecycle", "apply"], ["repo", "ensure"],
-         ["repo", "template", "apply"]]
+# Leaves that call no AWS at all: a shell script, and a policy checked locally.
+NO_AWS = {("completion",), ("lifecycle", "validate")}
 GROUP = "[Option Group: AWS and output options]"
+EXIT_CODES = "Exit codes: 0 done; 1 "
 
 
 def help_text(cli, path):
@@ -20,6 +24,21 @@ def help_text(cli, path):
     if r.returncode != 0:
         raise AssertionError(f"{' '.join(path)} --help exited {r.returncode}")
     return r.stdout
+
+
+def subcommands(text):
+    if "\nSubcommands:\n" not in text:
+        return []
+    section = text.split("\nSubcommands:\n", 1)[1].split("\n\n", 1)[0]
+    return re.findall(r"^  ([a-z][a-z-]*)\s", section, re.M)
+
+
+def leaf_verbs(cli, path=()):
+    """Every verb path with no subcommands of its own, found through --help."""
+    subs = subcommands(help_text(cli, list(path)))
+    if not subs:
+        return [path]
+    return [leaf for sub in subs for leaf in leaf_verbs(cli, path + (sub,))]
 
 
 def group_flags(text):
@@ -48,8 +67,18 @@ def main():
     if len(table) < 6:
         failed.append(f"the table has {len(table)} options, expected the six of the group")
     top = help_text(cli, [])
-    for path in VERBS:
-        text = help_text(cli, path)
+    leaves = leaf_verbs(cli)
+    verbs = [path for path in leaves if path not in NO_AWS]
+    if len(verbs) < 6 or not NO_AWS <= set(leaves):
+        failed.append(f"walking --help found {leaves}: fewer verbs than the six that call AWS, or a no-AWS verb gone")
+    for path in leaves:
+        text = help_text(cli, list(path))
+        if EXIT_CODES not in text:
+            failed.append(f"{' '.join(path)} --help does not end with the exit codes")
+        if path in NO_AWS:
+            if GROUP in text:
+                failed.append(f"{' '.join(path)} calls no AWS but its --help shows '{GROUP}'")
+            continue
         flags = group_flags(text)
         if flags is None:
             failed.append(f"{' '.join(path)} --help has no '{GROUP}'")
@@ -63,7 +92,8 @@ def main():
                 stem = var.split("<")[0].rstrip("_")
                 if stem not in described and stem not in top:
                     failed.append(f"{' '.join(path)} {flag}: the README names {var}, --help does not")
-    return report(failed, f"{len(table)} options checked against {len(VERBS)} verbs: {len(failed)} problem(s)")
+    print("verbs found by walking --help: " + ", ".join(" ".join(p) for p in leaves))
+    return report(failed, f"{len(table)} options checked against {len(verbs)} verbs: {len(failed)} problem(s)")
 
 
 if __name__ == "__main__":

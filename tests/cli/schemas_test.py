@@ -46,10 +46,14 @@ def check(args, cli, schemas_dir, policy, bad_policy):
         ("lifecycle-preview", ["lifecycle", "preview", policy, "--repos", "web", "--no-in-use", "--output", "json"],
          {0}),
         ("lifecycle-preview", ["lifecycle", "preview", policy, "--repos", "web", "--output", "json"], {0}),
+        ("lifecycle-preview", ["lifecycle", "preview", policy, "--repos", "web", "--remote", "--output", "json"],
+         {0}),
         ("lifecycle-apply", ["lifecycle", "apply", policy, "--repos", "web", "--yes", "--output", "json"], {0}),
         ("repo", ["repo", "ensure", "team-a/service", "--output", "json"], {0}),
         ("repo", ["repo", "template", "apply", "--prefix", "team-a", "--output", "json"], {0}),
         ("clean", ["clean", "--repos", "web", "--keep", "1", "--keep-days", "0", "--output", "json"], {0}),
+        ("clean", ["clean", "--repos", "aged", "--keep", "2", "--keep-days", "0", "--apply", "--verbose",
+                   "--output", "json"], {0}),
     ]
     aws = LocalAws(args.localaws)
     failed = 0
@@ -57,6 +61,7 @@ def check(args, cli, schemas_dir, policy, bad_policy):
     try:
         aws.seed("web", 6, indexes=1)
         aws.seed("my-app", 5)
+        aws.seed("aged", 5)
         env = aws.env()
         for schema_name, argv, codes in cases:
             schema = json.load(open(os.path.join(schemas_dir, schema_name + ".schema.json")))
