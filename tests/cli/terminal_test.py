@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`ecr-sweeper empty` and `lifecycle apply` across many repositories on a pseudo-terminal: a progress bar on stderr
+"""`ecr-sweeper empty`, `clean --apply` and `lifecycle apply` across many repositories on a pseudo-terminal: a progress bar on stderr
 with the total, a percentage, the rate and an ETA, erased at the end; none when stderr is a pipe or NO_COLOR is
 set; stdout stays the summary in every case. localaws adds latency to every ECR call so the run lasts past the
 bar's first redraw (0.5 s)."""
@@ -18,6 +18,7 @@ from harness import LocalAws, cli_args, report  # noqa: E402
 IMAGES = 2000
 BAR = re.compile(r"\[[#.]{24}\]\s+\d+%\s+\d+/(\d+) images\s+[\d.]+/s\s+ETA \d+(s|m\d\ds)")
 REPOSITORIES = 40
+SLOW_MS = 300
 REPO_BAR = re.compile(r"\[[#.]{24}\]\s+\d+%\s+(\d+)/(\d+) repositories (read|applied)")
 POLICY = {"rules": [{"rulePriority": 1, "description": "keep 5",
                      "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 5},
@@ -86,10 +87,46 @@ def main():
             failed.append("piped: a bar on stderr: " + repr(r.stderr[:300]))
         if f"Deleted {IMAGES} images" not in r.stdout:
             failed.append("piped: stdout lacks the summary: " + r.stdout)
+        failed += clean_apply(cli, aws, args.localaws)
         failed += lifecycle_apply(cli, aws)
     finally:
         aws.close()
     return report(failed, f"{len(failed)} problem(s)")
+
+
+def clean_apply(cli, aws, localaws):
+    """`clean --apply` deleting all but one of IMAGES images: the same bar counting to what it deletes, erased at
+    the end; nothing on a terminal under NO_COLOR, nothing on a pipe. clean has no --concurrency: the terminal run
+    gets its own localaws whose ECR calls take SLOW_MS, so the 20 batches (8 in flight) outlast the bar's redraw."""
+    failed = []
+    argv = [cli, "clean", "--repos", "aged", "--keep", "1", "--keep-days", "0", "--apply"]
+    slow = LocalAws(localaws, "--latency-ms", str(SLOW_MS))
+    try:
+        slow.seed("aged", IMAGES)
+        rc, out, term = run_on_pty(argv, slow.env())
+    finally:
+        slow.close()
+    bars = BAR.findall(term)
+    print(f"clean --apply on a terminal: exit {rc}, {len(bars)} progress redraws")
+    if rc != 0:
+        failed.append(f"clean --apply: exit {rc}: {term[-2000:]}")
+    if not bars:
+        failed.append("clean --apply: no progress bar on the terminal:\n" + repr(term[-2000:]))
+    elif any(int(total) != IMAGES - 1 for total, _ in bars):
+        failed.append(f"clean --apply: the bar's total is not {IMAGES - 1}: {bars}")
+    if not term.rstrip("\r\n").endswith("\x1b[K"):
+        failed.append("clean --apply: the bar is not erased at the end: " + repr(term[-200:]))
+    if f"deleted={IMAGES - 1}" not in out or "\x1b[" in out:
+        failed.append("clean --apply: stdout lacks the summary or carries escapes: " + out[-500:])
+    aws.seed("aged", IMAGES)
+    rc, out, term = run_on_pty(argv, aws.env(NO_COLOR="1"))
+    if BAR.search(term) or "\x1b[" in term:
+        failed.append("clean --apply, NO_COLOR: a bar or an escape sequence: " + repr(term[:300]))
+    aws.seed("aged", IMAGES)
+    r = subprocess.run(argv, env=aws.env(), capture_output=True, text=True, timeout=120)
+    if r.returncode != 0 or BAR.search(r.stderr) or "\x1b[" in r.stderr:
+        failed.append(f"clean --apply, piped: exit {r.returncode} or a bar on stderr: " + repr(r.stderr[:300]))
+    return failed
 
 
 def lifecycle_apply(cli, aws):
