@@ -325,6 +325,24 @@ TEST(Completion, TheBashScriptParsesAndCompletesVerbsSubcommandsAndValues) {
   std::filesystem::remove(script);
 }
 
+// fish expands a command substitution only outside quotes, so `test "(f)" = ''` compared the literal text and no
+// completion ever showed; zsh, with the script saved in $fpath, runs the file as the completion function on the
+// first TAB, which must complete too, not only register. (tests/cli/shells_test.py drives both shells on a pty.)
+TEST(Completion, FishConditionsCallTheFunctionAndZshCompletesOnItsFirstAutoload) {
+  const std::string fish = cli({"completion", "fish"}).out;
+  EXPECT_EQ(fish.find("\"("), std::string::npos) << "a command substitution inside double quotes:\n" << fish;
+  EXPECT_NE(fish.find(R"(-n '__ecr_sweeper_at '\''lifecycle preview'\''')"), std::string::npos) << fish;
+  const std::string zsh = cli({"completion", "zsh"}).out;
+  EXPECT_NE(zsh.find("if (( ${+compstate} )); then _bash_complete -o default -F _ecr_sweeper; fi\n"),
+            std::string::npos)
+      << zsh;
+  EXPECT_EQ(zsh.find("local cur prev path"), std::string::npos) << "path is tied to PATH in zsh";
+  // An option group's own help flag is not offered twice.
+  const std::string script = completion_file("bash");
+  EXPECT_EQ(bash_complete(script, "ecr-sweeper empty --he"), "--help\n");
+  std::filesystem::remove(script);
+}
+
 TEST(Completion, ZshAndFishScriptsNameEveryVerb) {
   for (const char* shell : {"zsh", "fish"}) {
     auto r = cli({"completion", shell});
