@@ -25,6 +25,24 @@ POLICY = {"rules": [{"rulePriority": 1, "description": "keep 5",
                      "action": {"type": "expire"}}]}
 
 
+def image_bar_problems(verb, rc, term, total):
+    """A run on a terminal that exited 0 drew the images bar (total, percentage, rate, ETA) counting to `total`
+    and erased it at the end."""
+    failed = []
+    bars = BAR.findall(term)
+    print(f"{verb} on a terminal: exit {rc}, {len(bars)} progress redraws")
+    if rc != 0:
+        failed.append(f"{verb}: exit {rc}: {term[-2000:]}")
+    if not bars:
+        failed.append(f"{verb}: no progress bar with total, percentage, rate and ETA on the terminal:\n"
+                      + repr(term[-2000:]))
+    elif any(int(drawn) != total for drawn, _ in bars):
+        failed.append(f"{verb}: the bar's total is not {total}: {bars}")
+    if not term.rstrip("\r\n").endswith("\x1b[K"):
+        failed.append(f"{verb}: the bar is not erased at the end: " + repr(term[-200:]))
+    return failed
+
+
 def run_on_pty(argv, env):
     """stderr on a pseudo-terminal, stdout to a file; returns (exit code, stdout, what the terminal received)."""
     master, slave = pty.openpty()
@@ -58,16 +76,7 @@ def main():
     try:
         aws.seed("big", IMAGES)
         rc, out, term = run_on_pty([cli, "empty", "big", "--concurrency", "1"], aws.env())
-        bars = BAR.findall(term)
-        print(f"terminal run: exit {rc}, {len(bars)} progress redraws")
-        if rc != 0:
-            failed.append(f"exit {rc}: {term[-2000:]}")
-        if not bars:
-            failed.append("no progress bar with total, percentage, rate and ETA on the terminal:\n" + repr(term[-2000:]))
-        elif any(int(total) != IMAGES for total, _ in bars):
-            failed.append(f"the bar's total is not {IMAGES}: {bars}")
-        if not term.rstrip("\r\n").endswith("\x1b[K"):
-            failed.append("the bar is not erased at the end: " + repr(term[-200:]))
+        failed += image_bar_problems("empty", rc, term, IMAGES)
         if f"Deleted {IMAGES} images" not in out:
             failed.append("stdout lacks the summary: " + out)
         if "{\"" in term:
@@ -106,16 +115,7 @@ def clean_apply(cli, aws, localaws):
         rc, out, term = run_on_pty(argv, slow.env())
     finally:
         slow.close()
-    bars = BAR.findall(term)
-    print(f"clean --apply on a terminal: exit {rc}, {len(bars)} progress redraws")
-    if rc != 0:
-        failed.append(f"clean --apply: exit {rc}: {term[-2000:]}")
-    if not bars:
-        failed.append("clean --apply: no progress bar on the terminal:\n" + repr(term[-2000:]))
-    elif any(int(total) != IMAGES - 1 for total, _ in bars):
-        failed.append(f"clean --apply: the bar's total is not {IMAGES - 1}: {bars}")
-    if not term.rstrip("\r\n").endswith("\x1b[K"):
-        failed.append("clean --apply: the bar is not erased at the end: " + repr(term[-200:]))
+    failed += image_bar_problems("clean --apply", rc, term, IMAGES - 1)
     if f"deleted={IMAGES - 1}" not in out or "\x1b[" in out:
         failed.append("clean --apply: stdout lacks the summary or carries escapes: " + out[-500:])
     aws.seed("aged", IMAGES)
