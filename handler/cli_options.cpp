@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "ecrs/aws/endpoints.hpp"
+#include "ecrs/aws/shared_config.hpp"
 #include "ecrs/cfn/properties.hpp"
 #include "ecrs/common/json.hpp"
 #include "ecrs/handler/modes.hpp"
@@ -63,21 +64,28 @@ SessionOptions CommonOptions::session() const {
   return s;
 }
 
-OutputFormat CommonOptions::output_format(const Environment& env, OutputFormat fallback) const {
-  if (auto f = parse_format(output, allow_table)) return *f;
-  // The AWS CLI's own variable: a user who exported AWS_DEFAULT_OUTPUT=json gets JSON here too; a format this
-  // verb lacks (table on `empty`) is not an error, it just does not apply.
+std::optional<OutputFormat> CommonOptions::configured_format(const Environment& env) const {
+  if (auto f = parse_format(output, allow_table)) return f;
+  // The AWS CLI's own variable and profile setting, in its order: a user who exported AWS_DEFAULT_OUTPUT=json,
+  // or wrote `output = json` in ~/.aws/config, gets JSON here too; a format this verb lacks (table on `empty`) is
+  // not an error, it just does not apply.
   if (auto v = env.get("AWS_DEFAULT_OUTPUT")) {
-    if (auto f = parse_format(lower(*v), allow_table)) return *f;
+    if (auto f = parse_format(lower(*v), allow_table)) return f;
   }
-  return fallback;
+  // An unreadable config file is the session's error to report when it builds a client; here it only means the
+  // profile chose no format.
+  auto config = aws::ConfigView::load(env, profile.empty() ? std::nullopt : std::optional<std::string>(profile));
+  if (config) {
+    if (auto v = config->profile_get("output")) return parse_format(lower(*v), allow_table);
+  }
+  return std::nullopt;
 }
 
-bool CommonOptions::output_chosen(const Environment& env) const {
-  if (!output.empty()) return true;
-  auto v = env.get("AWS_DEFAULT_OUTPUT");
-  return v && parse_format(lower(*v), allow_table).has_value();
+OutputFormat CommonOptions::output_format(const Environment& env, OutputFormat fallback) const {
+  return configured_format(env).value_or(fallback);
 }
+
+bool CommonOptions::output_chosen(const Environment& env) const { return configured_format(env).has_value(); }
 
 LogLevel CommonOptions::log_level(const Environment& env) const {
   if (debug) return LogLevel::debug;
@@ -96,7 +104,8 @@ void add_output_option(CLI::App& cmd, CommonOptions& into, CommonOptionSpec spec
   if (spec.table) formats.emplace_back("table");
   std::string formats_text;
   for (const auto& f : formats) formats_text += (formats_text.empty() ? "" : "|") + f;
-  cmd.add_option("--output", into.output, "Output format (default: AWS_DEFAULT_OUTPUT, else text)")
+  cmd.add_option("--output", into.output,
+                 "Output format (default: AWS_DEFAULT_OUTPUT, the profile's output, else text)")
       ->type_name(formats_text)
       ->check([formats, formats_text](const std::string& v) {
         for (const auto& f : formats) {

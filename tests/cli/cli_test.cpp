@@ -158,6 +158,31 @@ TEST(CommonOptions, OutputFlagBeatsAwsDefaultOutputWhichBeatsText) {
   EXPECT_NE(lacks.out.find("3 images would be deleted"), std::string::npos) << lacks.out;
 }
 
+// The AWS CLI's order for the format: --output, AWS_DEFAULT_OUTPUT, then `output` in the active profile of
+// ~/.aws/config (the default profile, AWS_PROFILE or --profile).
+TEST(CommonOptions, TheProfilesOutputSettingComesAfterTheFlagAndTheEnvironment) {
+  Local l;
+  l.seed("web", 2);
+  const auto config = std::filesystem::temp_directory_path() / ("ecrs-output-config-" + std::to_string(::getpid()));
+  // An explicit --profile drops the environment's keys, as botocore does: the profile brings its own.
+  std::ofstream(config) << "[default]\noutput = json\n[profile plain]\noutput = text\naws_access_key_id = test\n"
+                           "aws_secret_access_key = test\n";
+  const Vars env = l.env({{"AWS_CONFIG_FILE", config.string()}});
+  auto is_json = [](const CliRun& r) { return parse_json(r.out).has_value(); };
+  const auto by_profile = cli({"empty", "web", "--dry-run"}, env);
+  ASSERT_EQ(by_profile.rc, 0) << by_profile.err;
+  EXPECT_TRUE(is_json(by_profile)) << by_profile.out;
+  const auto named = cli({"empty", "web", "--dry-run", "--profile", "plain"}, env);
+  EXPECT_NE(named.out.find("2 images would be deleted"), std::string::npos) << named.out << named.err;
+  Vars by_env_vars = env;
+  by_env_vars["AWS_DEFAULT_OUTPUT"] = "text";
+  const auto by_env = cli({"empty", "web", "--dry-run"}, by_env_vars);
+  EXPECT_NE(by_env.out.find("2 images would be deleted"), std::string::npos) << by_env.out;
+  const auto by_flag = cli({"empty", "web", "--dry-run", "--profile", "plain", "--output", "json"}, env);
+  EXPECT_TRUE(is_json(by_flag)) << by_flag.out;
+  std::filesystem::remove(config);
+}
+
 TEST(CommonOptions, DebugWritesJsonDebugLinesOnStderrAndNothingSecret) {
   Local l;
   l.seed("web", 2);

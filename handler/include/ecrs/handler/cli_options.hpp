@@ -56,13 +56,17 @@ struct CommonOptions {
   // --region (the first one), --profile, --endpoint-url, --allow-insecure-http; empty means "not given", so the environment and the
   // profile decide (AwsSession).
   SessionOptions session() const;
-  // --output, else AWS_DEFAULT_OUTPUT (the AWS CLI's variable) when it names a format this verb has, else
-  // `fallback`.
+  // --output, else AWS_DEFAULT_OUTPUT (the AWS CLI's variable), else the active profile's `output` in the
+  // shared config file, each only when it names a format this verb has; else `fallback`.
   OutputFormat output_format(const Environment& env, OutputFormat fallback = OutputFormat::text) const;
-  // Whether --output or AWS_DEFAULT_OUTPUT chose the format (a verb may otherwise pick a table on a terminal).
+  // Whether --output, AWS_DEFAULT_OUTPUT or the profile chose the format (a verb may otherwise pick a table on a
+  // terminal).
   bool output_chosen(const Environment& env) const;
   // --debug, else ECRS_LOG_LEVEL, else warn.
   LogLevel log_level(const Environment& env) const;
+
+ private:
+  std::optional<OutputFormat> configured_format(const Environment& env) const;
 };
 
 // Only --output, for a subcommand that prints a document but calls no AWS (lifecycle validate).
