@@ -27,6 +27,12 @@ std::vector<std::string> split_bar(const std::string& type_name) {
 
 // Options of `app` and of its unnamed option groups (CLI11 keeps a group as a nameless child App).
 void collect_options(const CLI::App& app, CompletionNode& node) {
+  // An option group is a nameless child App with its own help flag: offer each name once.
+  auto add = [&node](std::string name) {
+    if (std::find(node.options.begin(), node.options.end(), name) == node.options.end()) {
+      node.options.push_back(std::move(name));
+    }
+  };
   for (const CLI::Option* opt : app.get_options()) {
     if (!opt->nonpositional()) {
       // An enumerated positional (type name "bash|zsh|fish") completes its values.
@@ -35,12 +41,6 @@ void collect_options(const CLI::App& app, CompletionNode& node) {
       }
       continue;
     }
-    // An option group is a nameless child App with its own help flag: offer each name once.
-    auto add = [&node](std::string name) {
-      if (std::find(node.options.begin(), node.options.end(), name) == node.options.end()) {
-        node.options.push_back(std::move(name));
-      }
-    };
     for (const auto& l : opt->get_lnames()) add("--" + l);
     for (const auto& s : opt->get_snames()) add("-" + s);
     const std::string& type = opt->get_type_name();
