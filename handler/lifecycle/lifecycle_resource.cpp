@@ -85,6 +85,10 @@ class LifecycleResourceMode final : public EventMode {
       log.error("unexpected exception", fields({{"error", e.what()}}));
       outcome = cfn::CustomResourceOutcome::failure(std::string("internal error: ") + e.what());
     }
+    // A FAILED answer is a successful invocation to Lambda, so only this count lets the template's alarm see it.
+    if (info.metrics != nullptr && outcome.status == cfn::ResponseStatus::FAILED) {
+      info.metrics->failures = std::max<std::uint64_t>(info.metrics->failures, 1);
+    }
     return answer(outcome, *target, info, log);
   }
 

@@ -133,8 +133,9 @@ class SweepMode final : public EventMode {
       info.metrics->images_planned = report.images_planned;
       info.metrics->images_deleted = report.images_deleted;
       info.metrics->bytes_reclaimed = report.bytes;
-      // A partial report is resumed by the state machine in a fresh invocation, from its cursor.
-      info.metrics->continuations = report.complete ? 0 : 1;
+      // The state machine resumes an item in a fresh invocation only when it is partial and has a cursor
+      // (templates/org-sweep.yaml, ItemDone): a failure without one (RoleArnRequired) is not handed on.
+      info.metrics->continuations = !report.complete && !report.cursor.empty() ? 1 : 0;
       info.metrics->failures = report.errors_total + (report.error ? 1 : 0);
     }
     return report.to_json();

@@ -90,6 +90,11 @@ def main():
                                   "tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 5},
                                   "action": {"type": "expire"}}]}}})
         del lifecycle["PhysicalResourceId"]
+        # The same with no rules: FAILED to CloudFormation, a successful invocation to Lambda.
+        bad_lifecycle = json.loads(json.dumps(lifecycle))
+        bad_lifecycle.update({"RequestId": "r-4", "ResponseURL": aws.admin(
+            "/_localaws/response-url", {"key": "emf-test-lifecycle-bad"})["url"]})
+        bad_lifecycle["ResourceProperties"]["Policy"] = {"rules": []}
         # A CloudFormation Lambda Hook request for a repository's deletion (HOOKS-LAMBDA's documented input).
         hook = {"clientRequestToken": "t-emf", "awsAccountId": "123456789012",
                 "stackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/2", "changeSetId": "",
@@ -107,8 +112,11 @@ def main():
             (dry_run, "custom-resource", "kept"),
             (hook, "hook", "hooked"),
             (lifecycle, "lifecycle-policy-resource", None),
+            (bad_lifecycle, "lifecycle-policy-resource", None),
             (samples["push_to_missing"], "create-on-push", "team-a/web"),
             ({"ecrSweeper": {"task": "clean", "options": {"repositories": ["web"]}}}, "sweep", None),
+            # Another account with no role to assume: a failed item the state machine does not resume.
+            ({"ecrSweeper": {"task": "clean", "accountId": "210987654321", "region": "us-east-1"}}, "sweep", None),
             ({"source": "aws.events", "detail-type": "Scheduled Event", "id": "e-1", "detail": {}},
              "scheduled-cleanup", None),
             ({"what": "nobody handles this"}, "invalid-event", None),
@@ -177,10 +185,15 @@ def main():
                 if record.get(zero) != 0:
                     failed.append(f"{mode}: {zero} {record.get(zero)} for a deletion done in one invocation")
         policy = aws.admin("/_localaws/ecr/summary?repository=kept")
-        for record in records:
-            if record.get("Mode") == "lifecycle-policy-resource" and record.get("Failures") != 0:
-                failed.append(f"lifecycle-policy-resource: Failures {record.get('Failures')} for a Create that "
-                              f"succeeded ({policy})")
+        lifecycle_failures = [r.get("Failures") for r in records if r.get("Mode") == "lifecycle-policy-resource"]
+        # In invocation order: the Create that succeeded, then the one answered FAILED (the Failures alarm's case).
+        if lifecycle_failures != [0, 1]:
+            failed.append(f"lifecycle-policy-resource: Failures {lifecycle_failures}, expected [0, 1] for a Create "
+                          f"that succeeded ({policy}) and one with no rules")
+        sweeps = [(r.get("Continuations"), r.get("Failures")) for r in records if r.get("Mode") == "sweep"]
+        # Continuations counts hand-overs: the state machine resumes only a partial item with a cursor.
+        if len(sweeps) != 2 or sweeps[1] != (0, 1):
+            failed.append(f"sweep: (Continuations, Failures) {sweeps}; the item without a role must be (0, 1)")
         invalid = [r for r in records if r.get("Mode") == "invalid-event"]
         if any(r.get("Failures") != 1 for r in invalid):
             failed.append("an event answered on /error does not count one Failure")
