@@ -813,7 +813,8 @@ def run_ab(args):
     for rnd in range(args.ab_runs):
         for n in args.ab_n:
             for label, path, env in sides:
-                spec = HandlerSpec(label, [path], lambda repo, env=env: dict(env), "Custom::EmptyEcrRepository")
+                # The label names the repository too (run_one): ECR names are lower case.
+                spec = HandlerSpec(label.lower(), [path], lambda repo, env=env: dict(env), "Custom::EmptyEcrRepository")
                 r = run_one(args, spec, n, args.ab_latency)
                 r["load"] = os.getloadavg()[0]
                 rows.setdefault((n, label), []).append(r)

@@ -4,7 +4,8 @@
 // next page is fetched. Indexes and referrers go first when DescribeImages tells their media type; an image an
 // index still holds (ImageReferencedByManifestList) is retried after the others. The repository is re-listed until
 // a listing comes back empty, a pass makes no progress, or the deadline arrives. Memory does not grow with the
-// repository: the page in flight, a bounded queue of batches, the carried-over ids and an 8-byte hash per digest.
+// repository: the page in flight, a bounded queue of batches and the carried-over ids; listed with ListImages (one
+// entry per tag), also an 8-byte hash per digest, so a digest goes once.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
