@@ -55,10 +55,12 @@ def now():
 class Localaws:
     """One localaws process; stops when we close its stdin."""
 
-    def __init__(self, exe, latency_ms=0, throttle_rate=0.0, error_rate=0.0, tps=None, seed=7):
+    def __init__(self, exe, latency_ms=0, throttle_rate=0.0, error_rate=0.0, tps=None, seed=7, deny=()):
         args = [exe, "--port", "0", "--credentials", f"{ACCESS_KEY}:{SECRET_KEY}", "--seed", str(seed),
                 "--latency-ms", str(latency_ms), "--throttle-rate", str(throttle_rate),
                 "--error-rate", str(error_rate)]
+        for op in deny:
+            args += ["--deny", op]
         for op, (rate, burst) in (tps or {}).items():
             args += ["--tps", f"{op}={rate}" + (f":{burst}" if burst else "")]
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -323,8 +325,8 @@ def our_default_concurrency():
         return None
 
 
-def run_one(args, spec, n, latency_ms=0, throttle=0.0, errors=0.0, tps=None):
-    aws = Localaws(args.localaws, latency_ms, throttle, errors, tps, seed=args.seed)
+def run_one(args, spec, n, latency_ms=0, throttle=0.0, errors=0.0, tps=None, deny=()):
+    aws = Localaws(args.localaws, latency_ms, throttle, errors, tps, seed=args.seed, deny=deny)
     proxy = RuntimeProxy(aws.runtime_api)
     repo = "bench/" + spec.name + "-" + uuid.uuid4().hex[:8]
     proc = None
@@ -795,7 +797,8 @@ def scenarios(args):
 
 
 def parse_ab(text):
-    """LABEL=BOOTSTRAP[@VAR=VALUE,VAR=VALUE]: one side of an A/B comparison."""
+    """LABEL=BOOTSTRAP[@VAR=VALUE,VAR=VALUE]: one side of an A/B comparison. The pseudo-variable DENY=OP (repeat
+    with '+': DENY=A+B) goes to localaws as --deny OP instead of to the handler."""
     label, _, rest = text.partition("=")
     path, _, env_text = rest.partition("@")
     env = dict(kv.split("=", 1) for kv in env_text.split(",") if kv)
@@ -814,8 +817,11 @@ def run_ab(args):
         for n in args.ab_n:
             for label, path, env in sides:
                 # The label names the repository too (run_one): ECR names are lower case.
-                spec = HandlerSpec(label.lower(), [path], lambda repo, env=env: dict(env), "Custom::EmptyEcrRepository")
-                r = run_one(args, spec, n, args.ab_latency)
+                handler_env = {k: v for k, v in env.items() if k != "DENY"}
+                deny = [op for op in env.get("DENY", "").split("+") if op]
+                spec = HandlerSpec(label.lower(), [path], lambda repo, e=handler_env: dict(e),
+                                   "Custom::EmptyEcrRepository")
+                r = run_one(args, spec, n, args.ab_latency, deny=deny)
                 r["load"] = os.getloadavg()[0]
                 rows.setdefault((n, label), []).append(r)
                 print(f"bench ab: round {rnd + 1} N={n} {label:14s} {r.get('outcome'):24s} "
