@@ -249,6 +249,31 @@ TEST(EmptyRepository, EmptiesWithListImagesAndBatchDeleteImageAlone) {
   EXPECT_EQ(warnings, 1);
 }
 
+// DescribeImages refused after its first page (a policy change mid-run): the listing starts over with ListImages
+// while the first page's batches are in flight. Digests queued twice come back ImageNotFound the second time and
+// count once.
+TEST(EmptyRepository, ADescribeImagesDeniedMidListingFinishesWithListImages) {
+  Harness h;
+  h.state().create_repository("web");
+  h.seed_mixed("web", 2345);
+  const std::uint64_t total_bytes = total_size(h, "web");
+  std::atomic<int> describes{0};
+  h.server().on_call("DescribeImages", [&](localaws::EcrState&) {
+    if (++describes == 1) h.server().deny("DescribeImages");
+  });
+  auto r = run(h, options_for("web"));
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_TRUE(r->complete);
+  EXPECT_EQ(r->deleted, 2345u);
+  EXPECT_EQ(r->remaining, 0u);
+  EXPECT_EQ(h.state().image_count("web"), 0u);
+  EXPECT_GT(h.calls("ListImages"), 0u);
+  EXPECT_EQ(h.calls("DescribeImages"), 2u);  // the page that answered, the one refused
+  // Only the digests deleted from DescribeImages' page carry a size.
+  EXPECT_GT(r->bytes_deleted, 0u);
+  EXPECT_LT(r->bytes_deleted, total_bytes);
+}
+
 TEST(EmptyRepository, ListsAtMostOncePerThousandEntriesPerPass) {
   localaws::Options lo;
   lo.deny = {"DescribeImages"};
