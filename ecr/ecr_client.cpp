@@ -288,6 +288,19 @@ bool scan_int(JsonScan& scan, std::optional<std::int64_t>& out) {
   return true;
 }
 
+// The members of the object at the cursor: `member(key)` reads or skips each value (`key` may point into
+// `scratch`, so it is compared before the value is read).
+template <class Member>
+Result<void> scan_members(JsonScan& scan, std::string& scratch, Member&& member) {
+  bool first = true;
+  std::string_view key;
+  scan.begin_object(first);
+  while (scan.next_key(first, scratch, key)) {
+    if (auto r = member(key); !r) return r;
+  }
+  return {};
+}
+
 // Finds the array member `key` of the top-level object and calls `element(scan)` for each of its elements, which
 // must consume the element. Every other member is checked and skipped; nextToken is collected on the way.
 template <class Element>
@@ -477,10 +490,7 @@ Result<std::optional<std::string>> decode_list_images(std::string_view body,
     if (scan.peek() != '{') return invalid(op, "an imageIds entry is not an object");
     id.image_digest.clear();
     id.image_tag.clear();
-    bool first = true;
-    std::string_view key;
-    scan.begin_object(first);
-    while (scan.next_key(first, scratch, key)) {
+    auto r = scan_members(scan, scratch, [&](std::string_view key) -> Result<void> {
       if (key == "imageDigest") {
         scan_string_or_empty(scan, scratch, id.image_digest);
       } else if (key == "imageTag") {
@@ -488,9 +498,10 @@ Result<std::optional<std::string>> decode_list_images(std::string_view body,
       } else {
         scan.skip();
       }
-    }
-    if (!scan.failed()) on_image_id(id);
-    return {};
+      return {};
+    });
+    if (r && !scan.failed()) on_image_id(id);
+    return r;
   });
 }
 
@@ -509,17 +520,14 @@ Result<std::optional<std::string>> decode_describe_images(std::string_view body,
     d.image_manifest_media_type.clear();
     d.artifact_media_type.clear();
     d.subject_manifest_digest.clear();
-    bool first = true;
-    std::string_view key;
-    scan.begin_object(first);
-    while (scan.next_key(first, scratch, key)) {
+    auto r = scan_members(scan, scratch, [&](std::string_view key) -> Result<void> {
       if (key == "imageDigest") {
         scan_string_or_empty(scan, scratch, d.image_digest);
       } else if (key == "imageTags") {
         d.image_tags.clear();
         if (scan.peek() == 'n') {
           scan.skip();
-          continue;
+          return {};
         }
         if (scan.peek() != '[') return invalid(op, "member imageTags is not a list");
         bool first_tag = true;
@@ -545,9 +553,10 @@ Result<std::optional<std::string>> decode_describe_images(std::string_view body,
       } else {
         scan.skip();
       }
-    }
-    if (!scan.failed()) on_detail(d);
-    return {};
+      return {};
+    });
+    if (r && !scan.failed()) on_detail(d);
+    return r;
   });
 }
 
