@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <exception>
+#include <initializer_list>
 
 #include "ecrs/common/json.hpp"
 
@@ -242,6 +243,19 @@ bool scan_string_or_empty(JsonScan& scan, std::string& scratch, std::string& out
   if (!scan.string(scratch, v)) return false;
   out.assign(v);
   return true;
+}
+
+// The value of `key` into whichever of `members` has that name, read as scan_string_or_empty reads one; false
+// (nothing consumed) when `key` names none of them.
+bool scan_named_string(JsonScan& scan, std::string& scratch, std::string_view key,
+                       std::initializer_list<std::pair<std::string_view, std::string*>> members) {
+  for (const auto& [name, out] : members) {
+    if (name == key) {
+      scan_string_or_empty(scan, scratch, *out);
+      return true;
+    }
+  }
+  return false;
 }
 
 // As get_number: any JSON number, else absent.
@@ -491,11 +505,7 @@ Result<std::optional<std::string>> decode_list_images(std::string_view body,
     id.image_digest.clear();
     id.image_tag.clear();
     auto r = scan_members(scan, scratch, [&](std::string_view key) -> Result<void> {
-      if (key == "imageDigest") {
-        scan_string_or_empty(scan, scratch, id.image_digest);
-      } else if (key == "imageTag") {
-        scan_string_or_empty(scan, scratch, id.image_tag);
-      } else {
+      if (!scan_named_string(scan, scratch, key, {{"imageDigest", &id.image_digest}, {"imageTag", &id.image_tag}})) {
         scan.skip();
       }
       return {};
@@ -521,9 +531,7 @@ Result<std::optional<std::string>> decode_describe_images(std::string_view body,
     d.artifact_media_type.clear();
     d.subject_manifest_digest.clear();
     auto r = scan_members(scan, scratch, [&](std::string_view key) -> Result<void> {
-      if (key == "imageDigest") {
-        scan_string_or_empty(scan, scratch, d.image_digest);
-      } else if (key == "imageTags") {
+      if (key == "imageTags") {
         d.image_tags.clear();
         if (scan.peek() == 'n') {
           scan.skip();
@@ -544,13 +552,11 @@ Result<std::optional<std::string>> decode_describe_images(std::string_view body,
         scan_number(scan, d.image_pushed_at);
       } else if (key == "imageSizeInBytes") {
         scan_int(scan, d.image_size_in_bytes);
-      } else if (key == "imageManifestMediaType") {
-        scan_string_or_empty(scan, scratch, d.image_manifest_media_type);
-      } else if (key == "artifactMediaType") {
-        scan_string_or_empty(scan, scratch, d.artifact_media_type);
-      } else if (key == "subjectManifestDigest") {
-        scan_string_or_empty(scan, scratch, d.subject_manifest_digest);
-      } else {
+      } else if (!scan_named_string(scan, scratch, key,
+                                    {{"imageDigest", &d.image_digest},
+                                     {"imageManifestMediaType", &d.image_manifest_media_type},
+                                     {"artifactMediaType", &d.artifact_media_type},
+                                     {"subjectManifestDigest", &d.subject_manifest_digest}})) {
         scan.skip();
       }
       return {};
