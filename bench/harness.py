@@ -55,10 +55,12 @@ def now():
 class Localaws:
     """One localaws process; stops when we close its stdin."""
 
-    def __init__(self, exe, latency_ms=0, throttle_rate=0.0, error_rate=0.0, tps=None, seed=7):
+    def __init__(self, exe, latency_ms=0, throttle_rate=0.0, error_rate=0.0, tps=None, seed=7, deny=()):
         args = [exe, "--port", "0", "--credentials", f"{ACCESS_KEY}:{SECRET_KEY}", "--seed", str(seed),
                 "--latency-ms", str(latency_ms), "--throttle-rate", str(throttle_rate),
                 "--error-rate", str(error_rate)]
+        for op in deny:
+            args += ["--deny", op]
         for op, (rate, burst) in (tps or {}).items():
             args += ["--tps", f"{op}={rate}" + (f":{burst}" if burst else "")]
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -289,7 +291,7 @@ def cpu_delta_ms(before, after):
 def spawn(spec, env):
     exe = spec.argv[0]
     # argv[0] must be "bootstrap" for ecr-sweeper to run the runtime loop, as Lambda execs /var/task/bootstrap.
-    argv = ["bootstrap"] + spec.argv[1:] if spec.name == "ecr-sweeper" else spec.argv
+    argv = ["bootstrap"] + spec.argv[1:] if spec.resource_type == "Custom::EmptyEcrRepository" else spec.argv
     return subprocess.Popen(argv, executable=exe, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
 
@@ -323,8 +325,8 @@ def our_default_concurrency():
         return None
 
 
-def run_one(args, spec, n, latency_ms=0, throttle=0.0, errors=0.0, tps=None):
-    aws = Localaws(args.localaws, latency_ms, throttle, errors, tps, seed=args.seed)
+def run_one(args, spec, n, latency_ms=0, throttle=0.0, errors=0.0, tps=None, deny=()):
+    aws = Localaws(args.localaws, latency_ms, throttle, errors, tps, seed=args.seed, deny=deny)
     proxy = RuntimeProxy(aws.runtime_api)
     repo = "bench/" + spec.name + "-" + uuid.uuid4().hex[:8]
     proc = None
@@ -794,6 +796,60 @@ def scenarios(args):
     return out
 
 
+def parse_ab(text):
+    """LABEL=BOOTSTRAP[@VAR=VALUE,VAR=VALUE]: one side of an A/B comparison. The pseudo-variable DENY=OP (repeat
+    with '+': DENY=A+B) goes to localaws as --deny OP instead of to the handler."""
+    label, _, rest = text.partition("=")
+    path, _, env_text = rest.partition("@")
+    env = dict(kv.split("=", 1) for kv in env_text.split(",") if kv)
+    if not label or not os.access(path, os.X_OK):
+        sys.exit(f"bench: --ab {text}: want LABEL=EXECUTABLE[@VAR=VALUE,...]")
+    return label, os.path.abspath(path), env
+
+
+def run_ab(args):
+    """Builds or settings side by side: every (N, side) run in turn, round after round, so each side meets the
+    same machine load; prints the median wall time ÷ T_lb per side and writes bench/results/ab-<date>.json."""
+    put_s = measure_put_s(args)
+    sides = [parse_ab(t) for t in args.ab]
+    rows = {}
+    for rnd in range(args.ab_runs):
+        for n in args.ab_n:
+            for label, path, env in sides:
+                # The label names the repository too (run_one): ECR names are lower case.
+                handler_env = {k: v for k, v in env.items() if k != "DENY"}
+                deny = [op for op in env.get("DENY", "").split("+") if op]
+                spec = HandlerSpec(label.lower(), [path], lambda repo, e=handler_env: dict(e),
+                                   "Custom::EmptyEcrRepository")
+                r = run_one(args, spec, n, args.ab_latency, deny=deny)
+                r["load"] = os.getloadavg()[0]
+                rows.setdefault((n, label), []).append(r)
+                print(f"bench ab: round {rnd + 1} N={n} {label:14s} {r.get('outcome'):24s} "
+                      f"{fmt_s(r.get('wall_s')):>9s} rss {r.get('rss_peak_mb')} MB "
+                      f"max in flight {r.get('max_concurrency')} load {r['load']:.1f}", file=sys.stderr, flush=True)
+    out = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "git": git_rev(),
+           "latency_ms": args.ab_latency, "put_ms": put_s * 1000, "sides": {l: {"path": p, "env": e}
+                                                                          for l, p, e in sides}, "runs": []}
+    lines = ["| N | side | median s | ÷ T_lb (median) | ÷ T_lb (each run) | peak RSS MB (median) | load |",
+             "|---|---|---|---|---|---|---|"]
+    for (n, label), runs in rows.items():
+        lb = lower_bound_s(n, args.ab_latency / 1000, put_s)
+        walls = [r["wall_s"] for r in runs if r.get("outcome") == "emptied"]
+        rss = [r["rss_peak_mb"] for r in runs if r.get("rss_peak_mb")]
+        med = statistics.median(walls) if walls else None
+        lines.append(f"| {n:,} | {label} | {fmt_s(med)} | {med / lb:.2f}x | "
+                     f"{' '.join(f'{w / lb:.2f}' for w in walls) or '—'} | "
+                     f"{statistics.median(rss) if rss else '—'} | "
+                     f"{min(r['load'] for r in runs):.1f}–{max(r['load'] for r in runs):.1f} |" if med else
+                     f"| {n:,} | {label} | — | — | {[r.get('outcome') for r in runs]} | — | — |")
+        out["runs"].append({"n": n, "side": label, "lower_bound_s": lb, "runs": runs})
+    os.makedirs(args.out_dir, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    with open(os.path.join(args.out_dir, f"ab-{stamp}.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print("\n".join(lines))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", required=True, help="CMake build dir with localaws/ and handler/ built")
@@ -806,6 +862,11 @@ def main():
     ap.add_argument("--ours-only", action="store_true", help="no peers (ecr-sweeper only)")
     ap.add_argument("--cold-runs", type=int, default=50)
     ap.add_argument("--seed", type=int, default=7, help="localaws fault seed")
+    ap.add_argument("--ab", action="append", metavar="LABEL=BOOTSTRAP[@VAR=VALUE,...]",
+                    help="A/B mode (repeat per side): only the emptying runs below, sides alternating run by run")
+    ap.add_argument("--ab-n", type=int, nargs="+", default=[10000, 100000], help="A/B: repository sizes")
+    ap.add_argument("--ab-runs", type=int, default=3, help="A/B: rounds")
+    ap.add_argument("--ab-latency", type=int, default=20, help="A/B: ms per call")
     args = ap.parse_args()
     args.localaws = args.localaws or os.path.join(args.build_dir, "localaws", "localaws")
     if not args.seed_file:
@@ -815,6 +876,8 @@ def main():
     for exe in (args.localaws, os.path.join(args.build_dir, "handler", "bootstrap")):
         if not os.access(exe, os.X_OK):
             sys.exit(f"bench: {exe} is not built")
+    if args.ab:
+        return run_ab(args)
     if not args.ours_only and not os.path.exists(CDK_HANDLER):
         sys.exit(f"bench: {CDK_HANDLER} missing; run `npm ci` in bench/node (scripts/bench does)")
 

@@ -187,6 +187,67 @@ void BM_ParseAndDecodeListImagesPage1000(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(body.size()));
 }
 BENCHMARK(BM_ParseAndDecodeListImagesPage1000);
+
+// A full DescribeImages page as localaws and ECR send it (~390 bytes an entry): what the executor lists with.
+std::string describe_images_page() {
+  Json::Value page;
+  Json::Value& details = page["imageDetails"];
+  for (int i = 0; i < kListImagesMaxResults; ++i) {
+    Json::Value d;
+    d["registryId"] = "123456789012";
+    d["repositoryName"] = "bench/images";
+    d["imageDigest"] = fake_digest(i);
+    if (i % 3 != 0) d["imageTags"].append("build-" + std::to_string(i));
+    d["imageSizeInBytes"] = static_cast<Json::Int64>(1024 * (1 + i % 97) + 1469);
+    d["imagePushedAt"] = 1.7e9 + i;
+    d["imageManifestMediaType"] = "application/vnd.docker.distribution.manifest.v2+json";
+    d["artifactMediaType"] = "application/vnd.docker.container.image.v1+json";
+    details.append(d);
+  }
+  page["nextToken"] = std::string(344, 'A');
+  return to_compact_json(page);
+}
+
+// Before: jsoncpp's tree, then the typed decoder (what describe_images does).
+void BM_TreeDecodeDescribeImagesPage1000(benchmark::State& state) {
+  const std::string body = describe_images_page();
+  AllocationCounter allocs;
+  for (auto _ : state) {
+    auto v = parse_json(body, "DescribeImages");
+    auto r = ecr::decode_describe_images(*v);
+    benchmark::DoNotOptimize(r);
+  }
+  allocs.report(state);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(body.size()));
+}
+BENCHMARK(BM_TreeDecodeDescribeImagesPage1000);
+
+// After: the token scan the next request waits for, then the streaming decode (the executor keeps a digest each).
+void BM_FindNextTokenDescribeImagesPage1000(benchmark::State& state) {
+  const std::string body = describe_images_page();
+  AllocationCounter allocs;
+  for (auto _ : state) {
+    auto t = ecr::find_next_token(body);
+    benchmark::DoNotOptimize(t);
+  }
+  allocs.report(state);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(body.size()));
+}
+BENCHMARK(BM_FindNextTokenDescribeImagesPage1000);
+
+void BM_StreamDecodeDescribeImagesPage1000(benchmark::State& state) {
+  const std::string body = describe_images_page();
+  std::vector<std::string> digests;
+  AllocationCounter allocs;
+  for (auto _ : state) {
+    digests.clear();
+    auto r = ecr::decode_describe_images(body, [&](ecr::ImageDetail& d) { digests.push_back(std::move(d.image_digest)); });
+    benchmark::DoNotOptimize(r);
+  }
+  allocs.report(state);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(body.size()));
+}
+BENCHMARK(BM_StreamDecodeDescribeImagesPage1000);
 #endif
 
 // Planning a full repository: 100k digests listed as ListImages entries (a tagged image appears once per tag),

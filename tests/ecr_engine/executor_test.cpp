@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <random>
+#include <set>
 
 #include "ecrs/ecr/executor.hpp"
 #include "harness.hpp"
@@ -136,6 +138,90 @@ TEST(EmptyRepository, ChildrenListedBeforeTheirIndexGoAgainOnceItIsGone) {
   EXPECT_EQ(h.calls("DescribeImages"), 3u);  // two pages, then the verifying re-list
 }
 
+std::uint64_t total_size(Harness& h, const std::string& repo) {
+  std::uint64_t sum = 0;
+  const auto r = h.state().repository(repo);
+  for (const auto& [digest, image] : r->images) {
+    sum += static_cast<std::uint64_t>(image.size_bytes);
+  }
+  return sum;
+}
+
+// bytes_deleted is the sum of the listed imageSizeInBytes of exactly what was deleted, children refused while
+// their index stood included once they go. The second page's reply waits until the first page's full batches are
+// done, so the children listed before their index are refused at first, whatever the machine's speed.
+TEST(EmptyRepository, SumsTheSizesOfWhatItDeletedIncludingRetriedChildren) {
+  Harness h;
+  h.state().create_repository("multi");
+  h.seed_mixed("multi", 1100);
+  put_indexes(h, "multi", 40, 2, "release-");
+  const auto repo = *h.state().repository("multi");
+  // DescribeImages pages in digest order: which children sit on page 1 with their index on page 2, and how many
+  // full batches of plain images page 1 makes before page 2 is needed.
+  std::vector<std::string> page1;
+  for (const auto& [digest, image] : repo.images) {
+    if (page1.size() < 1000) page1.push_back(digest);
+  }
+  const std::set<std::string> on_page1(page1.begin(), page1.end());
+  std::set<std::string> refused_children;
+  for (const auto& [digest, image] : repo.images) {
+    if (!is_index_media_type(image.manifest_media_type) || on_page1.count(digest)) continue;
+    for (const auto& c : image.child_digests) {
+      if (on_page1.count(c)) refused_children.insert(c);
+    }
+  }
+  std::vector<std::string> plain;
+  bool page1_has_index = false;
+  for (const auto& d : page1) {
+    if (is_index_media_type(repo.images.at(d).manifest_media_type)) {
+      page1_has_index = true;
+    } else {
+      plain.push_back(d);
+    }
+  }
+  const std::size_t full = plain.size() / 100;
+  std::size_t refused_in_full_batches = 0;
+  for (std::size_t i = 0; i < full * 100; ++i) refused_in_full_batches += refused_children.count(plain[i]);
+  ASSERT_GT(refused_in_full_batches, 0u) << "the seed no longer puts a child before its index";
+  const std::uint64_t page1_batches = full + (page1_has_index ? 1 : 0);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::uint64_t deletes = 0;
+  int describes = 0;
+  h.server().on_call("BatchDeleteImage", [&](localaws::EcrState&) {
+    std::lock_guard l(mu);
+    ++deletes;
+    cv.notify_all();
+  });
+  h.server().on_call("DescribeImages", [&](localaws::EcrState&) {
+    std::unique_lock l(mu);
+    if (++describes != 2) return;
+    // Bounded, so a regression fails the assertions below instead of hanging the test.
+    cv.wait_for(l, std::chrono::seconds(20), [&] { return deletes >= page1_batches; });
+  });
+  const std::uint64_t expected = total_size(h, "multi");
+  ASSERT_GT(expected, 0u);
+  auto r = run(h, options_for("multi"));
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  expect_emptied(h, "multi", *r, 1220, 2);
+  EXPECT_GE(r->retries, 1u);  // the refused children went again
+  EXPECT_EQ(r->bytes_deleted, expected);
+}
+
+TEST(EmptyRepository, ADryRunSumsTheSizesItWouldDelete) {
+  Harness h;
+  h.state().create_repository("web");
+  h.seed_mixed("web", 250);
+  put_indexes(h, "web", 3, 2, "r");
+  EmptyOptions o = options_for("web");
+  o.dry_run = true;
+  auto r = run(h, o);
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_EQ(r->bytes_deleted, total_size(h, "web"));
+  EXPECT_GT(r->bytes_deleted, 0u);
+}
+
 // The role CDK's handler and seed 000's template grant: ecr:ListImages and ecr:BatchDeleteImage, nothing else.
 TEST(EmptyRepository, EmptiesWithListImagesAndBatchDeleteImageAlone) {
   localaws::Options lo;
@@ -152,6 +238,7 @@ TEST(EmptyRepository, EmptiesWithListImagesAndBatchDeleteImageAlone) {
   ASSERT_TRUE(r.has_value()) << r.error().describe();
   expect_emptied(h, "multi", *r, 460);
   EXPECT_FALSE(r->ordered_by_media_type);
+  EXPECT_EQ(r->bytes_deleted, 0u);  // ListImages gives no sizes
   EXPECT_GT(r->retries, 0u);  // children refused while their index stood went again after it
   EXPECT_EQ(h.calls("DescribeImages"), 1u);  // tried once, then never again
   EXPECT_EQ(h.calls("BatchGetImage"), 0u);
@@ -160,6 +247,31 @@ TEST(EmptyRepository, EmptiesWithListImagesAndBatchDeleteImageAlone) {
     if (line.find("\"warn\"") != std::string::npos && line.find("DescribeImages") != std::string::npos) ++warnings;
   }
   EXPECT_EQ(warnings, 1);
+}
+
+// DescribeImages refused after its first page (a policy change mid-run): the listing starts over with ListImages
+// while the first page's batches are in flight. Digests queued twice come back ImageNotFound the second time and
+// count once.
+TEST(EmptyRepository, ADescribeImagesDeniedMidListingFinishesWithListImages) {
+  Harness h;
+  h.state().create_repository("web");
+  h.seed_mixed("web", 2345);
+  const std::uint64_t total_bytes = total_size(h, "web");
+  std::atomic<int> describes{0};
+  h.server().on_call("DescribeImages", [&](localaws::EcrState&) {
+    if (++describes == 1) h.server().deny("DescribeImages");
+  });
+  auto r = run(h, options_for("web"));
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_TRUE(r->complete);
+  EXPECT_EQ(r->deleted, 2345u);
+  EXPECT_EQ(r->remaining, 0u);
+  EXPECT_EQ(h.state().image_count("web"), 0u);
+  EXPECT_GT(h.calls("ListImages"), 0u);
+  EXPECT_EQ(h.calls("DescribeImages"), 2u);  // the page that answered, the one refused
+  // Only the digests deleted from DescribeImages' page carry a size.
+  EXPECT_GT(r->bytes_deleted, 0u);
+  EXPECT_LT(r->bytes_deleted, total_bytes);
 }
 
 TEST(EmptyRepository, ListsAtMostOncePerThousandEntriesPerPass) {
@@ -313,8 +425,12 @@ TEST(EmptyRepository, StopsAtTheDeadlineAndASecondRunFinishes) {
   h.server().on_call("BatchDeleteImage", [&](localaws::EcrState&) {
     if (++deletes == 3) h.fake_clock().advance(std::chrono::minutes(2));
   });
+  const std::uint64_t before = total_size(h, "web");
   auto first = run(h, o);
   ASSERT_TRUE(first.has_value()) << first.error().describe();
+  // The 300 deleted, none of the 700 never sent.
+  EXPECT_EQ(first->bytes_deleted, before - total_size(h, "web"));
+  EXPECT_GT(first->bytes_deleted, 0u);
   EXPECT_TRUE(first->deadline_reached);
   EXPECT_FALSE(first->complete);
   EXPECT_EQ(first->deleted, 300u);

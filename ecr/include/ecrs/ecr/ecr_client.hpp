@@ -4,6 +4,7 @@
 // `failures` entry comes back typed, never dropped, because a partial failure is still HTTP 200.
 #include <json/value.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -121,6 +122,14 @@ struct ListTagsForResourceResponse {
   std::vector<Tag> tags;
 };
 
+// A listing page as it came over the wire, not yet decoded. next_token is read first, by a scan of the body's
+// top-level members, so a caller can send the next page's request (the pages chain on the token) while this one
+// decodes; decode `body` with the streaming decode_list_images/decode_describe_images below, then drop it.
+struct RawPage {
+  std::string body;
+  std::optional<std::string> next_token;  // absent on the last page
+};
+
 class EcrClient {
  public:
   explicit EcrClient(aws::AwsClient& aws) : aws_(&aws) {}
@@ -131,6 +140,9 @@ class EcrClient {
   // through, so the executor can own BatchDeleteImage's retries.
   Result<ListImagesResponse> list_images(const ListImagesRequest& request, aws::CallOptions options = {});
   Result<DescribeImagesResponse> describe_images(const DescribeImagesRequest& request, aws::CallOptions options = {});
+  // The same calls, the body left for the caller to decode (a malformed body is still an InvalidResponse here).
+  Result<RawPage> list_images_page(const ListImagesRequest& request, aws::CallOptions options = {});
+  Result<RawPage> describe_images_page(const DescribeImagesRequest& request, aws::CallOptions options = {});
   Result<BatchDeleteImageResponse> batch_delete_image(const BatchDeleteImageRequest& request,
                                                       aws::CallOptions options = {});
   Result<BatchGetImageResponse> batch_get_image(const BatchGetImageRequest& request, aws::CallOptions options = {});
@@ -151,6 +163,8 @@ class EcrClient {
  private:
   Result<Json::Value> call(std::string_view operation, const Json::Value& input, const std::string& subject,
                            aws::CallOptions& options);
+  Result<RawPage> call_page(std::string_view operation, const Json::Value& input, const std::string& subject,
+                            aws::CallOptions& options);
   aws::AwsClient* aws_;
 };
 
@@ -161,6 +175,17 @@ Result<DescribeImagesResponse> decode_describe_images(const Json::Value& body);
 Result<BatchDeleteImageResponse> decode_batch_delete_image(const Json::Value& body);
 Result<BatchGetImageResponse> decode_batch_get_image(const Json::Value& body);
 Result<DescribeRepositoriesResponse> decode_describe_repositories(const Json::Value& body);
+
+// Streaming decoders over a raw body: no JSON tree, one entry object reused from entry to entry (move out what
+// you keep), the same members, absences and errors as the Json::Value decoders, the whole text checked. They
+// return the page's nextToken.
+Result<std::optional<std::string>> decode_list_images(std::string_view body,
+                                                      const std::function<void(ImageId&)>& on_image_id);
+Result<std::optional<std::string>> decode_describe_images(std::string_view body,
+                                                          const std::function<void(ImageDetail&)>& on_detail);
+// The top-level member nextToken of a JSON object (absent, null, not a string or empty: none), skipping every
+// other member whatever it holds, strings with "nextToken" inside included. Malformed JSON is an Error.
+Result<std::optional<std::string>> find_next_token(std::string_view body);
 
 // An image index's manifests[].digest (OCI image-index / Docker manifest list). A manifest that is not JSON or
 // has no `manifests` array is an Error.

@@ -4,7 +4,8 @@
 // next page is fetched. Indexes and referrers go first when DescribeImages tells their media type; an image an
 // index still holds (ImageReferencedByManifestList) is retried after the others. The repository is re-listed until
 // a listing comes back empty, a pass makes no progress, or the deadline arrives. Memory does not grow with the
-// repository: the page in flight, a bounded queue of batches, the carried-over ids and an 8-byte hash per digest.
+// repository: the page in flight, a bounded queue of batches and the carried-over ids; listed with ListImages (one
+// entry per tag), also an 8-byte hash per digest, so a digest goes once.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -70,8 +71,10 @@ struct EmptyReport {
   // Digests of a BatchDeleteImage cut short by the call deadline (no reply): ECR may have deleted them or not.
   // Counted in neither `deleted` nor `remaining`; the next listing tells which.
   std::uint64_t possibly_deleted = 0;
-  // imageSizeInBytes summed over the digests in `deleted`, where the listing told their size (DescribeImages);
-  // 0 when listed with ListImages alone, which gives no sizes.
+  // imageSizeInBytes summed over the digests in `deleted` (dry run: that would be), as the DescribeImages listing
+  // gave it; not of digests already gone, failed or cut at the deadline. 0 for digests listed with ListImages
+  // alone (DescribeImages denied), which gives no sizes, and for delete_images, whose ImageIds carry none. Layers
+  // shared between images count once per image, so this can exceed the storage ECR frees.
   std::uint64_t bytes_deleted = 0;
   // Listing pages by the operation that made them, attempts included: list_calls ListImages (the fallback when
   // DescribeImages is denied, whose failed attempt is counted in describe_calls), describe_calls DescribeImages.
