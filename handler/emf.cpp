@@ -24,6 +24,13 @@ Json::Value emf_record(std::string_view mode, const InvocationMetrics& m, std::c
     by_repo.append("Repository");
     dims.append(by_repo);
   }
+  if (!m.function_name.empty()) {
+    root["FunctionName"] = m.function_name;
+    Json::Value by_function(Json::arrayValue);
+    by_function.append("Mode");
+    by_function.append("FunctionName");
+    dims.append(by_function);
+  }
   auto metric = [](const char* name, const char* unit) {
     Json::Value v(Json::objectValue);
     v["Name"] = name;

@@ -59,6 +59,17 @@ RuntimeReply RuntimeLoop::dispatch(const Invocation& invocation, std::string& mo
   }
 }
 
+namespace {
+// arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER] -> NAME; empty when the ARN is not one.
+std::string function_name_of(std::string_view arn) {
+  constexpr std::string_view kMarker = ":function:";
+  const auto at = arn.find(kMarker);
+  if (at == std::string_view::npos) return {};
+  const auto name = arn.substr(at + kMarker.size());
+  return std::string(name.substr(0, name.find(':')));
+}
+}  // namespace
+
 int RuntimeLoop::run(const std::atomic<bool>* stop) {
   int failures = 0;
   while (stop == nullptr || !stop->load()) {
@@ -79,6 +90,7 @@ int RuntimeLoop::run(const std::atomic<bool>* stop) {
     RuntimeReply reply = dispatch(*inv, mode, metrics);
     ++served_;
     if (reply.is_error) ++metrics.failures;
+    metrics.function_name = function_name_of(inv->function_arn);
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(logger_->clock().monotonic() - started);
     // Written before the reply is posted: Lambda may freeze the environment as soon as it has the answer.
     logger_->sink().write(to_compact_json(emf_record(mode, metrics, took, logger_->clock().now())));

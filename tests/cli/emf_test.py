@@ -158,6 +158,10 @@ def main():
                 failed.append(f"{mode}: schema: {e.message}")
             if record.get("Mode") != mode:
                 failed.append(f"Mode {record.get('Mode')!r}, expected {mode!r}")
+            # localaws's Runtime API names the function in Lambda-Runtime-Invoked-Function-Arn, as Lambda does.
+            if not record.get("FunctionName") or \
+                    ["Mode", "FunctionName"] not in record["_aws"]["CloudWatchMetrics"][0]["Dimensions"]:
+                failed.append(f"{mode}: no [Mode, FunctionName] dimension set (the templates' alarms use it)")
             if record.get("Repository") != repository:
                 failed.append(f"{mode}: Repository {record.get('Repository')!r}, expected {repository!r}")
             missing = METRICS - set(record)

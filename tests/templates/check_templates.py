@@ -50,8 +50,8 @@ ARCHITECTURES = {"x86_64", "arm64"}
 DEFAULT_ARCHITECTURE = "arm64"
 # Lambda's LoggingConfig.ApplicationLogLevel for each handler level (API_LoggingConfig: upper case).
 APPLICATION_LOG_LEVELS = {"debug": "DEBUG", "info": "INFO", "warn": "WARN", "error": "ERROR"}
-# The Failures alarm (issue 17): the runtime loop's embedded-metric records, one per invocation, dimension Mode
-# with the mode's name (handler/runtime_loop.cpp and each EventMode::name()).
+# The Failures alarm (issue 17): the runtime loop's embedded-metric records, one per invocation, dimensions Mode
+# with the mode's name and FunctionName (handler/runtime_loop.cpp and each EventMode::name()).
 METRIC_NAMESPACE = "ecr-sweeper"
 MODES = {"custom-resource", "hook", "scheduled-cleanup", "lifecycle-policy-resource", "create-on-push", "sweep"}
 # Templates exempt from the package, logging and alarm rules; named here so an exemption is visible in every
@@ -377,8 +377,13 @@ class Checker:
             dims = a.get("Dimensions") or []
             if a.get("Namespace") != METRIC_NAMESPACE:
                 self.fail(where, f"Namespace must be {METRIC_NAMESPACE!r}")
-            if len(dims) != 1 or dims[0].get("Name") != "Mode" or dims[0].get("Value") not in MODES:
-                self.fail(where, f"Dimensions must be one Mode with a mode the runtime writes ({sorted(MODES)})")
+            # [Mode, FunctionName] is a dimension set the runtime writes (handler/emf.cpp); Mode alone would count
+            # every function of that mode in the account and region, other stacks' included.
+            functions = set(self.t.of_type("AWS::Lambda::Function")) | set(self.t.of_type("AWS::Serverless::Function"))
+            if len(dims) != 2 or dims[0].get("Name") != "Mode" or dims[0].get("Value") not in MODES or \
+                    dims[1].get("Name") != "FunctionName" or ref_name(dims[1].get("Value")) not in functions:
+                self.fail(where, f"Dimensions must be Mode (a mode the runtime writes: {sorted(MODES)}) and "
+                                 f"FunctionName (!Ref of this template's function)")
             if a.get("ComparisonOperator") != "GreaterThanThreshold" or a.get("Threshold") != 0 or \
                     a.get("Statistic") != "Sum":
                 self.fail(where, "must fire on Sum(Failures) > 0")

@@ -18,8 +18,9 @@ inline constexpr const char* kEmfNamespace = "ecr-sweeper";
 inline constexpr const char* kEmfMetricNames[] = {"ImagesDeleted", "ImagesPlanned",  "BytesReclaimed", "ThrottledCalls",
                                                   "DurationMs",    "Continuations", "Failures"};
 
-// The record for one invocation of `mode`, which is also a log line (ts, level info, msg): dimension sets [Mode] and, when the metrics name one repository,
-// [Mode, Repository].
+// The record for one invocation of `mode`, which is also a log line (ts, level info, msg): dimension sets [Mode],
+// [Mode, Repository] when the metrics name one repository, and [Mode, FunctionName] when they name the function
+// (the templates' Failures alarms use that one).
 Json::Value emf_record(std::string_view mode, const InvocationMetrics& metrics, std::chrono::milliseconds duration,
                        std::chrono::system_clock::time_point now);
 

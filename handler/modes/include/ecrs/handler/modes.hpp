@@ -35,6 +35,9 @@ struct InvocationMetrics {
   std::uint64_t throttled_calls = 0;
   std::uint64_t continuations = 0;  // the work was handed to a fresh invocation
   std::uint64_t failures = 0;       // images or repositories that failed; the loop adds 1 for an /error reply
+  // Set by the runtime loop from the invoked function's ARN: a dimension, so a stack's alarm counts its own
+  // function's failures, not those of every function of the mode in the account and region.
+  std::string function_name;
 };
 
 // What the Runtime API said about one invocation.
