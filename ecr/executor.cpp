@@ -857,7 +857,10 @@ Result<EmptyReport> Run::run_given(std::span<const ImageId> images) {
     }
     const std::size_t end = std::min(images.size(), i + static_cast<std::size_t>(kMaxListImagesResults));
     chunk.clear();
-    for (std::size_t j = i; j < end; ++j) chunk.push_back(PageEntry{images[j].image_digest, 0, false});
+    for (std::size_t j = i; j < end; ++j) {
+      const std::uint64_t size = j < opts_.image_sizes.size() ? opts_.image_sizes[j] : 0;
+      chunk.push_back(PageEntry{images[j].image_digest, size, false});
+    }
     feed(chunk, end == images.size(), false);
     progress(false);
   }

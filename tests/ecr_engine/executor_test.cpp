@@ -319,6 +319,28 @@ TEST(DeleteImages, DeletesExactlyTheGivenDigestsThroughThePipeline) {
   EXPECT_EQ(h.calls("ListImages") + h.calls("DescribeImages"), 0u);
 }
 
+TEST(DeleteImages, SumsTheGivenSizesOfWhatItDeletedNotOfWhatWasAlreadyGone) {
+  Harness h;
+  h.state().create_repository("web");
+  auto digests = h.seed_mixed("web", 10);
+  std::vector<ImageId> chosen;
+  std::vector<std::uint64_t> sizes;
+  for (std::size_t i = 0; i < digests.size(); ++i) {
+    chosen.push_back(ImageId{digests[i], ""});
+    sizes.push_back(1000 + i);
+  }
+  chosen.push_back(ImageId{"sha256:" + std::string(64, '0'), ""});  // not there: gone, not deleted
+  sizes.push_back(1u << 30);
+  auto o = options_for("web");
+  o.image_sizes = sizes;
+  auto r = delete_images(h.client(), o, chosen, h.clock(), h.sleeper(), h.random(), h.logger());
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_EQ(r->deleted, 10u);
+  std::uint64_t expected = 0;
+  for (std::size_t i = 0; i < digests.size(); ++i) expected += 1000 + i;
+  EXPECT_EQ(r->bytes_deleted, expected);
+}
+
 TEST(DeleteImages, DeletesAnIndexAndItsChildrenInWhicheverOrderTheyCome) {
   Harness h;
   h.state().create_repository("multi");

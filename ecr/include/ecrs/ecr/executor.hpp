@@ -59,6 +59,9 @@ struct EmptyOptions {
   // A caller that deletes in several calls (scheduled cleanup, once per in-use re-check window) keeps one, so the
   // rate found and the latencies measured carry over. Null: the run makes its own from max_concurrency.
   std::shared_ptr<DeletePacing> pacing;
+  // delete_images only: imageSizeInBytes of images[i] (as the caller's own listing told it), summed into
+  // EmptyReport::bytes_deleted for what is deleted. Shorter than `images` (or empty): the rest count 0.
+  std::span<const std::uint64_t> image_sizes;
 };
 
 struct EmptyReport {
@@ -73,7 +76,8 @@ struct EmptyReport {
   std::uint64_t possibly_deleted = 0;
   // imageSizeInBytes summed over the digests in `deleted` (dry run: that would be), as the DescribeImages listing
   // gave it; not of digests already gone, failed or cut at the deadline. 0 for digests listed with ListImages
-  // alone (DescribeImages denied), which gives no sizes, and for delete_images, whose ImageIds carry none. Layers
+  // alone (DescribeImages denied), which gives no sizes; delete_images counts the sizes given in
+  // EmptyOptions::image_sizes. Layers
   // shared between images count once per image, so this can exceed the storage ECR frees.
   std::uint64_t bytes_deleted = 0;
   // Listing pages by the operation that made them, attempts included: list_calls ListImages (the fallback when
