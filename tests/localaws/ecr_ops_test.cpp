@@ -1,9 +1,13 @@
 // ECR semantics without HTTP: EcrService::call on an EcrState, asserting what ECR answers.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
 #include <set>
+#include <vector>
 
 #include "ecrs/common/json.hpp"
+#include "ecrs/localaws/json_text.hpp"
 #include "ecrs/localaws/localaws.hpp"
 #include "ecrs/sigv4/signer.hpp"
 #include "test_client.hpp"
@@ -221,6 +225,78 @@ TEST_F(EcrOps, DescribeImagesReportsEveryDetailAndPages) {
   EXPECT_EQ(total, 7u);
   EXPECT_EQ(call("DescribeImages", obj({{"repositoryName", "web"}, {"imageIds", arr({id_tag("none")})}})).error_code,
             "ImageNotFoundException");
+}
+
+// The listing pages are written as text, not through a Json::Value tree (json_text.hpp): jsoncpp reading a page
+// and writing it again must give the same bytes, so escaping, number format and member order are what the tree
+// gave, over every optional member and characters that need escaping.
+TEST_F(EcrOps, ListingPagesAreTheBytesJsoncppWouldWrite) {
+  create("web");
+  const auto subject = aws_.ecr().put_image("web", "v1");
+  aws_.ecr().put_image("web", "v2");
+  aws_.ecr().put_image("web", "");
+  const auto sig = aws_.ecr().put_referrer("web", subject);
+  const auto child = aws_.ecr().put_image("web", "");
+  aws_.ecr().put_index("web", {child}, "multi");
+  // An artifact type with a quote, a backslash, control characters, DEL and UTF-8 (the manifest is free text).
+  const std::string odd_type = R"(application/x\"q\\\u0001\n\t\u001f\u007f\u00e9)";  // as JSON text
+  aws_.ecr().put_manifest("web",
+                          R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":")" +
+                              odd_type + R"(","config":{"size":3},"layers":[]})",
+                          "", "odd");
+  call("BatchGetImage", obj({{"repositoryName", "web"}, {"imageIds", arr({id_digest(sig)})}}));
+  int pages = 0;
+  std::set<std::string> seen;
+  for (const char* op : {"DescribeImages", "ListImages"}) {
+    Json::Value in = obj({{"repositoryName", "web"}, {"maxResults", 3}});
+    for (int page = 0; page < 10; ++page) {
+      auto r = call(op, in);
+      ASSERT_EQ(r.status, 200) << r.json;
+      ASSERT_FALSE(r.json.empty()) << op;
+      EXPECT_EQ(to_compact_json(r.body), r.json) << op;
+      for (const auto& d : r.body[std::string(op) == "ListImages" ? "imageIds" : "imageDetails"]) {
+        seen.insert(d.get("artifactMediaType", "").asString());
+      }
+      ++pages;
+      if (!r.body.isMember("nextToken")) break;
+      in["nextToken"] = r.body["nextToken"];
+    }
+  }
+  EXPECT_EQ(pages, 6);  // 7 images in pages of 3, then their 7 (digest, tag) entries in pages of 3
+  ASSERT_TRUE(parse_json("\"" + odd_type + "\""));
+  EXPECT_EQ(seen.count(parse_json("\"" + odd_type + "\"")->asString()), 1u);
+  auto by_id = call("DescribeImages", obj({{"repositoryName", "web"}, {"imageIds", arr({id_digest(sig), id_tag("v2")})}}));
+  ASSERT_EQ(by_id.status, 200);
+  EXPECT_EQ(to_compact_json(by_id.body), by_id.json);
+  EXPECT_EQ(by_id.body["imageDetails"].size(), 2u);
+}
+
+TEST(JsonText, WritesNumbersStringsAndNestingAsJsoncppDoes) {
+  const std::vector<double> doubles{0.0, 1.0, -3.5, 0.1, 1764769850.123, 1e21, 1.5e-7, 123456789012345678.0};
+  const std::vector<std::int64_t> ints{0, -1, 42, std::numeric_limits<std::int64_t>::min(),
+                                       std::numeric_limits<std::int64_t>::max()};
+  JsonText text;
+  Json::Value tree;
+  text.begin_object().key("a").begin_array();
+  for (double d : doubles) {
+    text.number(d);
+    tree["a"].append(d);
+  }
+  text.end_array().key("b").begin_array();
+  for (auto n : ints) {
+    text.number(n);
+    tree["b"].append(static_cast<Json::Int64>(n));
+  }
+  text.end_array().key("c").begin_array().end_array().key("d").begin_object().end_object();
+  tree["c"] = Json::Value(Json::arrayValue);
+  tree["d"] = Json::Value(Json::objectValue);
+  const std::string odd = std::string("q\"b\\s\b\f\n\r\t") + '\x01' + '\x1f' + '\x7f' + "\xc3\xa9/</";
+  text.member("e", odd).key("f").begin_array().begin_object().member("g", "").end_object().string("h").end_array();
+  tree["e"] = odd;
+  tree["f"].append(obj({{"g", ""}}));
+  tree["f"].append("h");
+  text.end_object();
+  EXPECT_EQ(text.str(), to_compact_json(tree));
 }
 
 TEST_F(EcrOps, PutImageDigestsTheManifestBytesAndMovesTags) {
