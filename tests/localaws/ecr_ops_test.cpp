@@ -123,6 +123,49 @@ TEST_F(EcrOps, BatchDeleteReportsEachFailureWithItsCode) {
   (void)b;
 }
 
+// The digest and tag patterns ECR's failure reasons quote, checked by hand-written scans: each row is an id and
+// the failure code BatchDeleteImage gives it ("ImageNotFound" = well formed, absent). The reply is written as
+// text, so it must also be the bytes jsoncpp would write.
+TEST_F(EcrOps, BatchDeleteJudgesIdsByEcrsPatternsAndWritesJsoncppBytes) {
+  create("web");
+  const auto kept = aws_.ecr().put_image("web", "keep");
+  const std::vector<std::pair<Json::Value, std::string>> rows{
+      {id_digest("sha256:0123456789abcdefABCDEF"), "ImageNotFound"},
+      {id_digest("a-b_c+d.e:0f"), "ImageNotFound"},
+      {id_digest("sha256:xyz"), "InvalidImageDigest"},
+      {id_digest("sha256:"), "InvalidImageDigest"},
+      {id_digest(":abc"), "InvalidImageDigest"},
+      {id_digest("sha256"), "InvalidImageDigest"},
+      {id_digest("sha256:ab:cd"), "InvalidImageDigest"},
+      {id_digest("sha 256:ab"), "InvalidImageDigest"},
+      {id_digest("sha256/x:ab"), "InvalidImageDigest"},
+      {id_tag("v1.2_3-rc"), "ImageNotFound"},
+      {id_tag("_x"), "ImageNotFound"},
+      {id_tag("9"), "ImageNotFound"},
+      {id_tag("-lead"), "InvalidImageTag"},
+      {id_tag(".lead"), "InvalidImageTag"},
+      {id_tag("a/b"), "InvalidImageTag"},
+      {id_tag("a b"), "InvalidImageTag"},
+      {id_tag("caf\xc3\xa9"), "InvalidImageTag"},
+  };
+  Json::Value ids(Json::arrayValue);
+  for (const auto& [id, code] : rows) ids.append(id);
+  ids.append(id_tag("keep"));
+  auto r = call("BatchDeleteImage", obj({{"repositoryName", "web"}, {"imageIds", ids}}));
+  ASSERT_EQ(r.status, 200) << r.json;
+  EXPECT_EQ(to_compact_json(r.body), r.json);
+  ASSERT_EQ(r.body["failures"].size(), rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(r.body["failures"][static_cast<Json::ArrayIndex>(i)]["failureCode"].asString(), rows[i].second)
+        << to_compact_json(rows[i].first);
+    EXPECT_EQ(r.body["failures"][static_cast<Json::ArrayIndex>(i)]["imageId"], rows[i].first);
+  }
+  ASSERT_EQ(r.body["imageIds"].size(), 1u);
+  EXPECT_EQ(r.body["imageIds"][0]["imageDigest"].asString(), kept);
+  EXPECT_EQ(r.body["imageIds"][0]["imageTag"].asString(), "keep");
+  EXPECT_EQ(aws_.ecr().image_count("web"), 0u);
+}
+
 TEST_F(EcrOps, AChildAnIndexReferencesCannotBeDeletedUntilTheIndexIsGone) {
   create("multi");
   const auto amd64 = aws_.ecr().put_image("multi", "");

@@ -60,6 +60,14 @@ class JsonText {
     return *this;
   }
 
+  // A value already written as JSON (an array built apart, a Json::Value written by to_compact_json).
+  JsonText& raw(std::string_view json) {
+    separate();
+    out_ += json;
+    need_comma_ = true;
+    return *this;
+  }
+
   // Members with a string value, the common case.
   JsonText& member(std::string_view name, std::string_view value) { return key(name).string(value); }
 
