@@ -77,6 +77,22 @@ TEST_F(EcrOps, ValidatesRequestsAgainstBotocoresModel) {
             "InvalidParameterException");
   EXPECT_EQ(call("PutLifecyclePolicy", obj({{"repositoryName", "web"}, {"lifecyclePolicyText", "{}"}})).error_code,
             "InvalidParameterException");
+  // Paths into lists and nested structures, as ECR spells them (1-based list positions).
+  auto nested = call("BatchDeleteImage",
+                     obj({{"repositoryName", "web"}, {"imageIds", arr({id_tag("ok"), obj({{"imageTag", 5}})})}}));
+  EXPECT_EQ(nested.error_code, "SerializationException");
+  EXPECT_EQ(nested.body["message"].asString(), "Unexpected value type for 'imageIds.2.imageTag': expected string");
+  EXPECT_EQ(call("ListImages", obj({{"repositoryName", "web"}, {"filter", obj({{"tagStatus", "SOME"}})}}))
+                .body["message"]
+                .asString(),
+            "Invalid parameter at 'filter.tagStatus' failed to satisfy constraint: 'Member must satisfy enum value "
+            "set: [TAGGED, UNTAGGED, ANY]'");
+  EXPECT_EQ(call("CreateRepository", obj({{"repositoryName", "new"}, {"tags", arr({obj({{"Key", "a"}})})}}))
+                .body["message"]
+                .asString(),
+            "Invalid parameter at 'tags.1.Value' failed to satisfy constraint: 'Member must not be null'");
+  // Members the model does not know are ignored, as the JSON protocol ignores them.
+  EXPECT_EQ(call("ListImages", obj({{"repositoryName", "web"}, {"unknownMember", 1}})).status, 200);
 }
 
 TEST_F(EcrOps, DeletingATagKeepsTheImageUntilItsLastTagGoes) {
