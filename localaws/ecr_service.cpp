@@ -344,7 +344,7 @@ class Ops {
     const int limit = max_results(in);
     // Written under the state lock straight into the reply text: ~1 ms for 1,000 ids, where a Json::Value tree
     // of them took several (json_text.hpp).
-    JsonText out(kImageIdBytes * static_cast<std::size_t>(limit));
+    JsonText out(kImageIdBytes * std::min(static_cast<std::size_t>(limit), r.images.size()));
     out.begin_object().key("imageIds").begin_array();
     int listed = 0;
     std::string last_digest;  // assigned in place: the capacity is reused, no allocation per entry
@@ -478,7 +478,7 @@ class Ops {
     const int limit = max_results(in);
     // Written under the state lock straight into the reply text: ~1 ms for a 1,000-image page, where a
     // Json::Value tree of it took ~20 (json_text.hpp).
-    JsonText out(kImageDetailBytes * static_cast<std::size_t>(limit));
+    JsonText out(kImageDetailBytes * std::min(static_cast<std::size_t>(limit), r.images.size()));
     out.begin_object().key("imageDetails").begin_array();
     int listed = 0;
     const Image* last = nullptr;
