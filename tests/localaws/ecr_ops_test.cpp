@@ -1,9 +1,13 @@
 // ECR semantics without HTTP: EcrService::call on an EcrState, asserting what ECR answers.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
 #include <set>
+#include <vector>
 
 #include "ecrs/common/json.hpp"
+#include "ecrs/localaws/json_text.hpp"
 #include "ecrs/localaws/localaws.hpp"
 #include "ecrs/sigv4/signer.hpp"
 #include "test_client.hpp"
@@ -73,6 +77,22 @@ TEST_F(EcrOps, ValidatesRequestsAgainstBotocoresModel) {
             "InvalidParameterException");
   EXPECT_EQ(call("PutLifecyclePolicy", obj({{"repositoryName", "web"}, {"lifecyclePolicyText", "{}"}})).error_code,
             "InvalidParameterException");
+  // Paths into lists and nested structures, as ECR spells them (1-based list positions).
+  auto nested = call("BatchDeleteImage",
+                     obj({{"repositoryName", "web"}, {"imageIds", arr({id_tag("ok"), obj({{"imageTag", 5}})})}}));
+  EXPECT_EQ(nested.error_code, "SerializationException");
+  EXPECT_EQ(nested.body["message"].asString(), "Unexpected value type for 'imageIds.2.imageTag': expected string");
+  EXPECT_EQ(call("ListImages", obj({{"repositoryName", "web"}, {"filter", obj({{"tagStatus", "SOME"}})}}))
+                .body["message"]
+                .asString(),
+            "Invalid parameter at 'filter.tagStatus' failed to satisfy constraint: 'Member must satisfy enum value "
+            "set: [TAGGED, UNTAGGED, ANY]'");
+  EXPECT_EQ(call("CreateRepository", obj({{"repositoryName", "new"}, {"tags", arr({obj({{"Key", "a"}})})}}))
+                .body["message"]
+                .asString(),
+            "Invalid parameter at 'tags.1.Value' failed to satisfy constraint: 'Member must not be null'");
+  // Members the model does not know are ignored, as the JSON protocol ignores them.
+  EXPECT_EQ(call("ListImages", obj({{"repositoryName", "web"}, {"unknownMember", 1}})).status, 200);
 }
 
 TEST_F(EcrOps, DeletingATagKeepsTheImageUntilItsLastTagGoes) {
@@ -117,6 +137,49 @@ TEST_F(EcrOps, BatchDeleteReportsEachFailureWithItsCode) {
   EXPECT_EQ(r.body["imageIds"].size(), 0u);
   EXPECT_EQ(aws_.ecr().image_count("web"), 2u);
   (void)b;
+}
+
+// The digest and tag patterns ECR's failure reasons quote, checked by hand-written scans: each row is an id and
+// the failure code BatchDeleteImage gives it ("ImageNotFound" = well formed, absent). The reply is written as
+// text, so it must also be the bytes jsoncpp would write.
+TEST_F(EcrOps, BatchDeleteJudgesIdsByEcrsPatternsAndWritesJsoncppBytes) {
+  create("web");
+  const auto kept = aws_.ecr().put_image("web", "keep");
+  const std::vector<std::pair<Json::Value, std::string>> rows{
+      {id_digest("sha256:0123456789abcdefABCDEF"), "ImageNotFound"},
+      {id_digest("a-b_c+d.e:0f"), "ImageNotFound"},
+      {id_digest("sha256:xyz"), "InvalidImageDigest"},
+      {id_digest("sha256:"), "InvalidImageDigest"},
+      {id_digest(":abc"), "InvalidImageDigest"},
+      {id_digest("sha256"), "InvalidImageDigest"},
+      {id_digest("sha256:ab:cd"), "InvalidImageDigest"},
+      {id_digest("sha 256:ab"), "InvalidImageDigest"},
+      {id_digest("sha256/x:ab"), "InvalidImageDigest"},
+      {id_tag("v1.2_3-rc"), "ImageNotFound"},
+      {id_tag("_x"), "ImageNotFound"},
+      {id_tag("9"), "ImageNotFound"},
+      {id_tag("-lead"), "InvalidImageTag"},
+      {id_tag(".lead"), "InvalidImageTag"},
+      {id_tag("a/b"), "InvalidImageTag"},
+      {id_tag("a b"), "InvalidImageTag"},
+      {id_tag("caf\xc3\xa9"), "InvalidImageTag"},
+  };
+  Json::Value ids(Json::arrayValue);
+  for (const auto& [id, code] : rows) ids.append(id);
+  ids.append(id_tag("keep"));
+  auto r = call("BatchDeleteImage", obj({{"repositoryName", "web"}, {"imageIds", ids}}));
+  ASSERT_EQ(r.status, 200) << r.json;
+  EXPECT_EQ(to_compact_json(r.body), r.json);
+  ASSERT_EQ(r.body["failures"].size(), rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(r.body["failures"][static_cast<Json::ArrayIndex>(i)]["failureCode"].asString(), rows[i].second)
+        << to_compact_json(rows[i].first);
+    EXPECT_EQ(r.body["failures"][static_cast<Json::ArrayIndex>(i)]["imageId"], rows[i].first);
+  }
+  ASSERT_EQ(r.body["imageIds"].size(), 1u);
+  EXPECT_EQ(r.body["imageIds"][0]["imageDigest"].asString(), kept);
+  EXPECT_EQ(r.body["imageIds"][0]["imageTag"].asString(), "keep");
+  EXPECT_EQ(aws_.ecr().image_count("web"), 0u);
 }
 
 TEST_F(EcrOps, AChildAnIndexReferencesCannotBeDeletedUntilTheIndexIsGone) {
@@ -221,6 +284,78 @@ TEST_F(EcrOps, DescribeImagesReportsEveryDetailAndPages) {
   EXPECT_EQ(total, 7u);
   EXPECT_EQ(call("DescribeImages", obj({{"repositoryName", "web"}, {"imageIds", arr({id_tag("none")})}})).error_code,
             "ImageNotFoundException");
+}
+
+// The listing pages are written as text, not through a Json::Value tree (json_text.hpp): jsoncpp reading a page
+// and writing it again must give the same bytes, so escaping, number format and member order are what the tree
+// gave, over every optional member and characters that need escaping.
+TEST_F(EcrOps, ListingPagesAreTheBytesJsoncppWouldWrite) {
+  create("web");
+  const auto subject = aws_.ecr().put_image("web", "v1");
+  aws_.ecr().put_image("web", "v2");
+  aws_.ecr().put_image("web", "");
+  const auto sig = aws_.ecr().put_referrer("web", subject);
+  const auto child = aws_.ecr().put_image("web", "");
+  aws_.ecr().put_index("web", {child}, "multi");
+  // An artifact type with a quote, a backslash, control characters, DEL and UTF-8 (the manifest is free text).
+  const std::string odd_type = R"(application/x\"q\\\u0001\n\t\u001f\u007f\u00e9)";  // as JSON text
+  aws_.ecr().put_manifest("web",
+                          R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":")" +
+                              odd_type + R"(","config":{"size":3},"layers":[]})",
+                          "", "odd");
+  call("BatchGetImage", obj({{"repositoryName", "web"}, {"imageIds", arr({id_digest(sig)})}}));
+  int pages = 0;
+  std::set<std::string> seen;
+  for (const char* op : {"DescribeImages", "ListImages"}) {
+    Json::Value in = obj({{"repositoryName", "web"}, {"maxResults", 3}});
+    for (int page = 0; page < 10; ++page) {
+      auto r = call(op, in);
+      ASSERT_EQ(r.status, 200) << r.json;
+      ASSERT_FALSE(r.json.empty()) << op;
+      EXPECT_EQ(to_compact_json(r.body), r.json) << op;
+      for (const auto& d : r.body[std::string(op) == "ListImages" ? "imageIds" : "imageDetails"]) {
+        seen.insert(d.get("artifactMediaType", "").asString());
+      }
+      ++pages;
+      if (!r.body.isMember("nextToken")) break;
+      in["nextToken"] = r.body["nextToken"];
+    }
+  }
+  EXPECT_EQ(pages, 6);  // 7 images in pages of 3, then their 7 (digest, tag) entries in pages of 3
+  ASSERT_TRUE(parse_json("\"" + odd_type + "\""));
+  EXPECT_EQ(seen.count(parse_json("\"" + odd_type + "\"")->asString()), 1u);
+  auto by_id = call("DescribeImages", obj({{"repositoryName", "web"}, {"imageIds", arr({id_digest(sig), id_tag("v2")})}}));
+  ASSERT_EQ(by_id.status, 200);
+  EXPECT_EQ(to_compact_json(by_id.body), by_id.json);
+  EXPECT_EQ(by_id.body["imageDetails"].size(), 2u);
+}
+
+TEST(JsonText, WritesNumbersStringsAndNestingAsJsoncppDoes) {
+  const std::vector<double> doubles{0.0, 1.0, -3.5, 0.1, 1764769850.123, 1e21, 1.5e-7, 123456789012345678.0};
+  const std::vector<std::int64_t> ints{0, -1, 42, std::numeric_limits<std::int64_t>::min(),
+                                       std::numeric_limits<std::int64_t>::max()};
+  JsonText text;
+  Json::Value tree;
+  text.begin_object().key("a").begin_array();
+  for (double d : doubles) {
+    text.number(d);
+    tree["a"].append(d);
+  }
+  text.end_array().key("b").begin_array();
+  for (auto n : ints) {
+    text.number(n);
+    tree["b"].append(static_cast<Json::Int64>(n));
+  }
+  text.end_array().key("c").begin_array().end_array().key("d").begin_object().end_object();
+  tree["c"] = Json::Value(Json::arrayValue);
+  tree["d"] = Json::Value(Json::objectValue);
+  const std::string odd = std::string("q\"b\\s\b\f\n\r\t") + '\x01' + '\x1f' + '\x7f' + "\xc3\xa9/</";
+  text.member("e", odd).key("f").begin_array().begin_object().member("g", "").end_object().string("h").end_array();
+  tree["e"] = odd;
+  tree["f"].append(obj({{"g", ""}}));
+  tree["f"].append("h");
+  text.end_object();
+  EXPECT_EQ(text.str(), to_compact_json(tree));
 }
 
 TEST_F(EcrOps, PutImageDigestsTheManifestBytesAndMovesTags) {

@@ -112,6 +112,48 @@ TEST_F(Server, AnswersNotFoundForUnclaimedPaths) {
   EXPECT_FALSE(r.request_id.empty());
 }
 
+// The response head is written by hand (http_server.cpp): Beast's strict parser must read it as Beast wrote it,
+// with the reason phrase, the body's length, keep-alive by the version's default, and a close when asked.
+TEST_F(Server, ResponsesKeepHttpFramingAndConnectionSemantics) {
+  namespace http = boost::beast::http;
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::socket sock(ioc);
+  sock.connect({boost::asio::ip::make_address("127.0.0.1"), aws_.port()});
+  boost::beast::flat_buffer buffer;
+  auto exchange = [&](const std::string& request) {
+    boost::asio::write(sock, boost::asio::buffer(request));
+    http::response<http::string_body> res;
+    http::read(sock, buffer, res);
+    return res;
+  };
+  auto first = exchange("GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(first.result_int(), 404u);
+  EXPECT_EQ(first.reason(), "Not Found");
+  EXPECT_EQ(first.version(), 11u);
+  EXPECT_EQ(first[http::field::content_length], std::to_string(first.body().size()));
+  EXPECT_NE(first.body().find("nothing serves GET /nothing"), std::string::npos);
+  EXPECT_TRUE(first.keep_alive());
+  EXPECT_EQ(first[http::field::content_type], "application/json");
+  auto second = exchange("GET /again HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");  // same connection
+  EXPECT_NE(second.body().find("/again"), std::string::npos);
+  EXPECT_FALSE(second.keep_alive());
+  EXPECT_EQ(second[http::field::connection], "close");
+  boost::system::error_code ec;
+  char byte;
+  sock.read_some(boost::asio::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, boost::asio::error::eof);
+
+  boost::asio::ip::tcp::socket old(ioc);
+  old.connect({boost::asio::ip::make_address("127.0.0.1"), aws_.port()});
+  boost::beast::flat_buffer old_buffer;
+  boost::asio::write(old, boost::asio::buffer(std::string("GET /v10 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")));
+  http::response<http::string_body> kept;
+  http::read(old, old_buffer, kept);
+  EXPECT_EQ(kept.version(), 10u);
+  EXPECT_EQ(kept[http::field::connection], "keep-alive");
+  EXPECT_TRUE(kept.keep_alive());
+}
+
 TEST_F(Server, RefusesABodyOverTheCap) {
   // Announce a body one byte over HttpServer::kMaxBodyBytes (16 MiB); the server answers from the headers alone.
   boost::asio::io_context ioc;

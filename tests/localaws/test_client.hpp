@@ -10,6 +10,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <json/value.h>
@@ -51,11 +52,17 @@ class Client {
     for (int attempt = 0; attempt < 2; ++attempt) {
       try {
         ensure_connected();
-        http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-        for (const auto& [k, v] : headers) req.set(k, v);
-        req.body() = body;
-        req.prepare_payload();
-        http::write(*stream_, req);
+        // The request is written by hand (Beast's serializer is most of a small call's client cost in the
+        // unoptimised sanitizer build, 64,000 times in the concurrency test); Beast still parses every response.
+        std::string wire = method + " " + target + " HTTP/1.1\r\n";
+        for (const auto& [k, v] : headers) wire += k + ": " + v + "\r\n";
+        // As Beast's prepare_payload: a length for a body, and for POST/PUT even when empty.
+        if (!body.empty() || method == "POST" || method == "PUT") {
+          wire += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+        }
+        wire += "\r\n";
+        wire += body;
+        boost::asio::write(stream_->socket(), boost::asio::buffer(wire));
         boost::beast::flat_buffer buffer;
         http::response_parser<http::string_body> parser;
         parser.body_limit(64 * 1024 * 1024);

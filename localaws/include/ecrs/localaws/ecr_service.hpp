@@ -23,6 +23,9 @@ struct EcrReply {
   int status = 200;
   std::string error_code;  // empty on success
   Json::Value body;        // the output shape, or {"__type", "message"}
+  // The output already written as JSON text (the listing pages, see json_text.hpp); when set, it is the reply
+  // and `body` is null, except from `call`, which parses it into `body` for its callers.
+  std::string json;
 };
 
 // Defers a response by a delay without blocking a serving thread (the HTTP server's timer).
@@ -40,6 +43,8 @@ class EcrService : public Service {
 
  private:
   EcrReply access_denied(const std::string& operation, const Json::Value& input) const;
+  // `call` without parsing a reply written as text: what the HTTP path sends.
+  EcrReply serve(const std::string& operation, const Json::Value& input);
 
   EcrState& state_;
   VerifierOptions auth_;
