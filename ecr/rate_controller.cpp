@@ -34,7 +34,7 @@ AdaptiveRateController::AdaptiveRateController(int max_concurrency, const Clock&
 
 AdaptiveRateController::Ticket AdaptiveRateController::acquire() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return in_flight_ < max_; });
+  cv_.wait(lock, [&] { return in_flight_ < (solo_ ? 1 : max_); });
   ++in_flight_;
   const SteadyTime now = clock_->monotonic();
   if (!round_started_) {
@@ -69,6 +69,10 @@ void AdaptiveRateController::report(Ticket& t, Outcome o) {
   cv_.notify_all();
   if (o == Outcome::error) return;
   const SteadyTime now = clock_->monotonic();
+  if (solo_ && o == Outcome::success) {
+    solo_ = false;
+    solo_latency_ = now - t.sent;
+  }
   // A call sent before the rate last changed tells about the old rate, not this round's: with many deleters
   // unpaced, the first test round would otherwise open with the flood's last throttles and pace at nothing.
   const bool counts = t.sent >= rate_changed_;
@@ -212,6 +216,19 @@ milliseconds AdaptiveRateController::retry_delay(int attempt, Random& random) {
       static_cast<std::int64_t>(random.uniform01() * std::min(base, static_cast<double>(kCap.count()))));
 }
 
+void AdaptiveRateController::set_solo(bool on) {
+  {
+    std::lock_guard lock(mu_);
+    solo_ = on;
+  }
+  cv_.notify_all();
+}
+
+std::optional<std::chrono::steady_clock::duration> AdaptiveRateController::solo_latency() const {
+  std::lock_guard lock(mu_);
+  return solo_latency_;
+}
+
 int AdaptiveRateController::limit() const { return max_; }
 
 double AdaptiveRateController::rate() const {
@@ -238,7 +255,13 @@ milliseconds DeletePacing::expected_delete_time() const {
     std::lock_guard l(mu_);
     v = latencies_;
   }
-  if (v.empty()) return kMinCallTime;
+  // The executor records a latency just after reporting the success that ends the solo call: in between, the
+  // controller's own measure of that call stands in, so no call freed by it starts on the guess.
+  if (v.empty()) {
+    const auto solo = controller_.solo_latency();
+    if (!solo) return kMinCallTime;
+    v.push_back(*solo);
+  }
   const auto k = static_cast<std::size_t>(kLatencyPercentile * static_cast<double>(v.size() - 1) + 0.5);
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
   const duration<double, std::milli> expected = v[k] * kCallStartHeadroom;

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <iostream>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "ecrs/aws/curl_transport.hpp"
@@ -474,6 +476,56 @@ TEST(CleanupE2E, ARepositoryErrorStopsTheRunUnlessAskedToGoOnWithTheNext) {
   EXPECT_EQ(went_on->deleted, 2u * (kSmallRepoImages - kSmallKeep));
   const std::string shown = report_to_json(*went_on)["repositories"][0]["error"].asString();
   EXPECT_NE(shown.find("AccessDeniedException"), std::string::npos) << shown;
+}
+
+// BatchDeleteImage capped at 20 calls/s with a burst of 2, and a re-check every second: the deletion spans several
+// windows, each its own delete_images call. The run keeps one DeletePacing per region, so the cap the first window
+// finds (a flood of throttles, then pacing) holds in the next windows, which are throttled rarely if at all. With
+// a rate controller per window, each window re-learnt the cap and paid the first window's throttles again.
+TEST(CleanupE2E, ACapFoundInTheFirstReCheckWindowHoldsInTheNext) {
+  constexpr double kCap = 20.0, kBurst = 2.0;
+  constexpr int kImages = 2501;  // 25 batches: two windows of one second or more
+  World w;
+  CleanupOptions opts;
+  opts.home_region = "us-east-1";
+  opts.repository_patterns = {"capped"};
+  opts.rules.keep_count = 1;
+  opts.rules.keep_days = 0;
+  opts.apply = true;
+  opts.recheck_every = std::chrono::seconds(1);
+  const auto old = std::chrono::system_clock::now() - std::chrono::hours(24 * 400);
+  w.server().ecr().create_repository("capped");
+  for (int i = 0; i < kImages; ++i) w.server().ecr().put_image("capped", "", old - std::chrono::minutes(i));
+  w.server().set_tps("BatchDeleteImage", kCap, kBurst);
+  // BatchDeleteImage (calls, throttled) so far, at every listing page: windows lie between re-check listings.
+  struct Mark {
+    std::uint64_t calls, throttled;
+  };
+  std::mutex mu;
+  std::vector<Mark> marks;
+  const auto mark = [&] {
+    const Json::Value op = w.server().metrics()["operations"]["BatchDeleteImage"];
+    std::lock_guard lock(mu);
+    marks.push_back({op["calls"].asUInt64(), op["throttled"].asUInt64()});
+  };
+  w.server().on_call("DescribeImages", [&](localaws::EcrState&) { mark(); });
+  auto run = run_cleanup(w.factory(), opts, w.clock(), w.logger());
+  ASSERT_TRUE(run) << run.error().describe();
+  mark();
+  EXPECT_EQ(run->repositories.at(0).deleted, static_cast<std::size_t>(kImages - 1));
+  EXPECT_EQ(w.server().ecr().image_count("capped"), 1u);
+  std::vector<std::uint64_t> throttled_by_window;  // between two marks with deletes in between
+  for (std::size_t i = 1; i < marks.size(); ++i) {
+    if (marks[i].calls > marks[i - 1].calls) throttled_by_window.push_back(marks[i].throttled - marks[i - 1].throttled);
+  }
+  std::string shown;
+  for (auto t : throttled_by_window) shown += std::to_string(t) + " ";
+  ASSERT_GE(throttled_by_window.size(), 2u) << "one window: the test proves nothing (throttles " << shown << ")";
+  ASSERT_GE(throttled_by_window[0], 4u) << "the first window found no cap: the test proves nothing (" << shown << ")";
+  for (std::size_t i = 1; i < throttled_by_window.size(); ++i) {
+    EXPECT_LE(throttled_by_window[i] * 3, throttled_by_window[0]) << "window " << i + 1 << " re-learnt the cap: " << shown;
+  }
+  std::cout << "throttled BatchDeleteImage calls by window: " << shown << "\n";
 }
 
 }  // namespace

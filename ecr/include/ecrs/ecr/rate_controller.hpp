@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "ecrs/common/system.hpp"
@@ -71,6 +72,11 @@ class AdaptiveRateController {
   void on_throttle(Ticket& t);
   void on_error(Ticket& t);  // a non-throttle failure: frees the slot, counts in no round
 
+  // While set, one call at a time, until a call succeeds: a caller that must know how long a call takes before
+  // starting many (DeletePacing's measure_first) sends the first alone. The latency of that success is kept.
+  void set_solo(bool on);
+  std::optional<std::chrono::steady_clock::duration> solo_latency() const;
+
   int limit() const;
   double rate() const;  // calls/s; 0 = not paced
   Mode mode() const;
@@ -114,6 +120,8 @@ class AdaptiveRateController {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int in_flight_ = 0;
+  bool solo_ = false;
+  std::optional<std::chrono::steady_clock::duration> solo_latency_;
   Mode mode_ = Mode::unpaced;
   double rate_ = 0.0;
   double floor_ = 0.0;
@@ -143,9 +151,16 @@ class AdaptiveRateController {
 // controller's state (a cap found in one window holds in the next) and the recent successful delete latencies
 // (a batch starts only when kCallStartHeadroom times their kLatencyPercentile fits before the call deadline).
 // Thread-safe. The clock and sleeper must outlive it.
+//
+// measure_first: until one delete has answered, one delete at a time. Before any sample expected_delete_time() is a
+// guess (kMinCallTime), and a caller whose deletes must answer inside a window (scheduled cleanup's in-use re-check
+// window) cannot start a flight of them on a guess; the answer of the first is the first sample.
 class DeletePacing {
  public:
-  DeletePacing(int max_concurrency, const Clock& clock, Sleeper& sleeper) : controller_(max_concurrency, clock, sleeper) {}
+  DeletePacing(int max_concurrency, const Clock& clock, Sleeper& sleeper, bool measure_first = false)
+      : controller_(max_concurrency, clock, sleeper) {
+    controller_.set_solo(measure_first);
+  }
   AdaptiveRateController& controller() { return controller_; }
   const AdaptiveRateController& controller() const { return controller_; }
   // kCallStartHeadroom x the kLatencyPercentile of the recent successful deletes; kMinCallTime before any.
