@@ -528,7 +528,7 @@ Result<CleanupReport> run_cleanup(const ClientFactory& factory, const CleanupOpt
       to_apply.push_back({&c, report.repositories.size() - 1});
       continue;
     }
-    auto finished = apply(c, report.repositories.back(), nullptr, listed_at);
+    auto finished = apply(c, report.repositories.back(), &*listing, listed_at);
     if (!finished) return finished.error();
     if (!*finished) {
       stop_at(here, true);

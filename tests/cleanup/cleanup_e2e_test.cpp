@@ -251,13 +251,13 @@ TEST(CleanupE2E, WithoutDeadlineOrCursorTheRunIsCompleteAndNamesNoNextRepository
 TEST(CleanupE2E, ADeadlineStopsTheRunAndTheCursorResumesWhereItStopped) {
   World w;
   CleanupOptions opts = small_world(w);
-  // Each DescribeImages "takes" a second on the engine's clock: app's listing and its re-listing before its one
-  // batch end at 2 s, when a delete still fits (it must leave the longest call so far, 1 s, plus kMinAttemptTime
-  // before the deadline); batch's listing and re-listing end at 4 s, when none does: batch is the cursor, planned
-  // and untouched, and cron is never started.
+  // Each DescribeImages "takes" a second on the engine's clock: app's listing ends at 1 s and its one batch follows
+  // (the re-check right after a plan is an in-use scan; the plan's own listing is fresh), as a re-check and a
+  // delete still fit (the longest call so far, 1 s, plus kMinAttemptTime before the deadline); batch's listing ends
+  // at 2 s, when they do not: batch is the cursor, planned and untouched, and cron is never started.
   FakeClock clock(std::chrono::system_clock::now());
   w.server().on_call("DescribeImages", [&](localaws::EcrState&) { clock.advance(std::chrono::seconds(1)); });
-  opts.deadline = clock.now() + std::chrono::seconds(4);
+  opts.deadline = clock.now() + std::chrono::seconds(3);
   auto first = run_cleanup(w.factory(), opts, clock, w.logger());
   ASSERT_TRUE(first) << first.error().describe();
   EXPECT_FALSE(first->complete);
