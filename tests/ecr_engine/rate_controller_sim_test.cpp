@@ -196,9 +196,18 @@ TEST(AtRandomThrottling, ThirtyPercentCostsLittleMoreThanItsRetries) {
 // Both at once: a 20 calls/s cap (burst 2) and 20% of calls throttled at random on top. Random throttles do not
 // go away when sending slower, so a controller that reads every throttle as the cap steps its rate down round after
 // round: before the peak-goodput floor, a first test round of nothing but throttles paced at kMinRate, and 60
-// batches took 64-75 s (0.8 calls/s). The best goodput here is 0.8 of the cap (a random throttle after the bucket
-// spent its token); the controller now holds 30-80% of the cap. This guards against the collapse; it is not the
-// goal (issue 16 asks >= 90% of a cap, which it meets without the random throttles: AtARateCap above).
+// batches took 64-75 s (0.8 calls/s).
+//
+// What is achievable: a random throttle here comes after the bucket spent its token (token_bucket runs first, as
+// localaws's FaultInjector::decide checks --tps before --throttle-rate, and as an AWS front end throttles at
+// admission), so the best goodput is cap x (1 - p) = 16 calls/s, reached by sending at the cap. Were random
+// throttles free of tokens, sending at cap / (1 - p) would deliver the whole cap.
+//
+// Achieved (2026-12, simulated, 60 batches; 8 and 16 deleters, seeds 1-3): 5.4-9.9 s, i.e. 6.0-12 calls/s, 0.38-0.75
+// of the achievable (0.30-0.60 of the cap), against 4.9-10.3 s before pacing at goodput / (1 - floor) and stepping
+// back one step, not to unpaced, once a cap was seen. Not the issue's >= 90%: in rounds of 10-20 calls at these
+// rates the controller cannot tell a 20% random fraction from a cap's quickly, so it often holds at half the cap
+// and probes up slowly. This guards against the collapse and the regression, it is not the goal.
 TEST(AtARateCapWithRandomThrottling, HoldsMostOfWhatTheCapLeavesAndNeverCollapses) {
   constexpr double kCap = 20.0, kBurst = 2.0, kRandom = 0.2;
   for (const int deleters : {8, 16}) {
@@ -210,7 +219,8 @@ TEST(AtARateCapWithRandomThrottling, HoldsMostOfWhatTheCapLeavesAndNeverCollapse
         print("20 TPS cap + 20% random", r);
         ASSERT_EQ(r.ok, batches);
         const double goodput = r.ok / std::chrono::duration<double>(r.elapsed).count();
-        EXPECT_GE(goodput, 0.25 * kCap) << deleters << " deleters, " << batches << " batches, seed " << seed;
+        const double achievable = kCap * (1 - kRandom);
+        EXPECT_GE(goodput, 0.37 * achievable) << deleters << " deleters, " << batches << " batches, seed " << seed;
       }
     }
   }
