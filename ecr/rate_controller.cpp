@@ -40,6 +40,15 @@ AdaptiveRateController::Ticket AdaptiveRateController::acquire() {
   if (!round_started_) {
     round_start_ = first_send_ = now;
     round_started_ = true;
+  } else if (in_flight_ == 1 && now - last_reply_ > kRoundMin) {
+    // Nothing was in flight for a while (a caller between two delete_images calls, scheduled cleanup re-checking
+    // in use; deleters waiting for a listing page): that time is nobody's rate. Rounds and the recent goodput
+    // measure sending time only, so an idle gap does not read as slowing that cost goodput (which a test round
+    // would take for random throttles, and go back to unpaced, into the cap).
+    const auto idle = now - last_reply_;
+    round_start_ += idle;
+    first_send_ += idle;
+    for (auto& s : successes_) s += idle;
   }
   SteadyTime send = now;
   if (rate_ > 0) {
@@ -67,8 +76,9 @@ void AdaptiveRateController::report(Ticket& t, Outcome o) {
   std::lock_guard lock(mu_);
   --in_flight_;
   cv_.notify_all();
-  if (o == Outcome::error) return;
   const SteadyTime now = clock_->monotonic();
+  last_reply_ = now;
+  if (o == Outcome::error) return;
   if (solo_ && o == Outcome::success) {
     solo_ = false;
     solo_latency_ = now - t.sent;
@@ -171,7 +181,7 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
       // Slowing cut throttles and kept goodput: some of them were a cap's.
       const bool kept_goodput = goodput_ratio >= (1.0 + rate_ratio) / 2;
       if (kept_goodput && clearly_above(prev_fraction_, fraction, n)) cap_seen_ = true;
-      if (comparable && !kept_goodput && fraction >= prev_fraction_ - kMargin) {
+      if (comparable && throttled && !kept_goodput && fraction >= prev_fraction_ - kMargin) {
         // Slowing cost goodput: the throttles left do not depend on the rate. Their fraction is the floor from
         // now on, and the rate goes back one step, or, when no step cut throttles (random throttles alone), to
         // where the test began. After a cap was seen, going back there would run into it again.

@@ -136,6 +136,7 @@ class AdaptiveRateController {
   // The current round.
   std::chrono::steady_clock::time_point round_start_{};
   bool round_started_ = false;
+  std::chrono::steady_clock::time_point last_reply_{};  // the last report: with nothing in flight, idle since
   int round_ok_ = 0;
   int round_throttled_ = 0;
   // The round before a test step, and the rate to go back to.
