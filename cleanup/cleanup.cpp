@@ -322,7 +322,10 @@ Result<void> delete_planned(Run& run, ecr::EcrClient& ecr, const RepositoryKey& 
         eo.registry_id = key.registry_id;
         eo.max_concurrency = run.options.max_concurrency;
         eo.call_deadline = run.options.deadline;
-        if (!alone) eo.deadline = last_start;
+        // Without a run deadline the engine gates each batch on the expected delete time before eo.deadline itself
+        // (it is then the calls' deadline too), with the latest latencies: the window's end is the deadline. With
+        // one, it gates on call_deadline, and the window's end less the expected time is where batches stop.
+        if (!alone) eo.deadline = run.options.deadline ? last_start : window_end;
         eo.pacing = pacing;
         eo.progress_interval = kProgressInterval;
         // A failed delete_images returns only its error; its last progress is what the report can still count.
