@@ -240,7 +240,7 @@ TEST(AtRandomThrottling, ThirtyPercentCostsLittleMoreThanItsRetries) {
 // admission), so the best goodput is cap x (1 - p) = 16 calls/s, reached by sending at the cap. Were random
 // throttles free of tokens, sending at cap / (1 - p) would deliver the whole cap.
 //
-// Achieved (2026-12, simulated, 60 batches; 8 and 16 deleters, seeds 1-3): 5.4-9.9 s, i.e. 6.0-12 calls/s, 0.38-0.75
+// Achieved (2026-12, simulated, 60 batches; 8 and 16 deleters, seeds 1-3): 5.0-9.9 s, i.e. 6.0-12 calls/s, 0.38-0.75
 // of the achievable (0.30-0.60 of the cap), against 4.9-10.3 s before pacing at goodput / (1 - floor) and stepping
 // back one step, not to unpaced, once a cap was seen. Not the issue's >= 90%: in rounds of 10-20 calls at these
 // rates the controller cannot tell a 20% random fraction from a cap's quickly, so it often holds at half the cap
