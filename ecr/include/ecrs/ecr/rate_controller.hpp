@@ -107,9 +107,11 @@ class AdaptiveRateController {
   // a cap that really drops is still followed down.
   static constexpr double kPeakShare = 0.8;
   static constexpr double kPeakDecay = 0.9;
-  // Attempts for a goodput g are g / (1 - floor): a random throttle spends an attempt (and, at a token-bucket cap,
-  // its token: localaws and the AWS front ends throttle at admission, before anything else can fail). A floor
-  // above this would ask for ten attempts per success; the floor is clamped here when it sets a rate.
+  // Attempts for a goodput g are g / (1 - floor): a random throttle spends an attempt and, at a token-bucket cap,
+  // its token (localaws checks --tps before --throttle-rate; AWS documents its per-API throttles as token buckets
+  // from which "each request that you make removes one token", EC2 and ECS API request throttling pages, and says
+  // nothing of a token given back). A floor above this would ask for ten attempts per success; it is clamped here
+  // when it sets a rate.
   static constexpr double kMaxFloor = 0.9;
 
  private:
