@@ -95,8 +95,9 @@ struct CleanupOptions {
   Sleeper* sleeper = nullptr;
   Random* random = nullptr;
   // Plan every repository before deleting from any, so the total is known from the first deletion (a progress
-  // display). Costs nothing extra: apply re-lists each repository before its first batch anyway. A deadline during
-  // the planning pass stops the run with nothing deleted.
+  // display). Costs one listing per repository: its first re-check lists it again, where without plan_first the
+  // re-check right after the plan reuses the plan's listing. A deadline during the planning pass stops the run with
+  // nothing deleted.
   bool plan_first = false;
   // Deleters in flight at once (ECRS_CONCURRENCY), as for `empty`.
   int max_concurrency = ecr::EmptyOptions{}.max_concurrency;
