@@ -38,16 +38,27 @@ struct Run {
   Logger& logger;
   std::vector<std::string> regions;
   std::vector<Account> accounts;
-  // The longest ECR round trip so far: a listing page, and a BatchDeleteImage measured alone (see delete_planned).
-  // Only calls that got a reply count: a call cut short measures the cut, not the service.
+  // The longest ECR listing page so far. Only calls that got a reply count: a call cut short measures the cut, not
+  // the service.
   TimePoint::duration longest_read{};
-  std::optional<TimePoint::duration> longest_delete;
+  // What deleting has taught the run, one per region (ECR throttles per account and Region; a run deletes in its
+  // own account only): the rate found and the delete latencies carry across re-check windows and repositories.
+  std::map<std::string, std::shared_ptr<ecr::DeletePacing>> pacing;
 
-  // The last moment a BatchDeleteImage may start and still finish before the deadline (nullopt: no deadline).
-  std::optional<TimePoint> start_by() const {
+  const std::shared_ptr<ecr::DeletePacing>& pacing_for(const std::string& region) {
+    auto& p = pacing[region];
+    // measure_first: a window's deletes must answer inside it, so the run's first delete measures alone.
+    if (!p) p = std::make_shared<ecr::DeletePacing>(std::max(1, options.max_concurrency), policy.clock(), sleeper, true);
+    return p;
+  }
+
+  // The last moment a re-check may start with a BatchDeleteImage still to follow it before the deadline: a
+  // listing page or a delete (as DeletePacing expects it), whichever is longer, plus kMinAttemptTime. Nullopt: no
+  // deadline.
+  std::optional<TimePoint> start_by(const ecr::DeletePacing& p) const {
     if (!options.deadline) return std::nullopt;
-    return *options.deadline - (std::max(longest_read, longest_delete.value_or(TimePoint::duration{})) +
-                                kMinAttemptTime);
+    return *options.deadline -
+           (std::max<TimePoint::duration>(longest_read, p.expected_delete_time()) + kMinAttemptTime);
   }
 };
 
@@ -219,41 +230,63 @@ std::vector<ecr::ImageId> ids_of(std::span<const std::string> digests) {
 // Why one delete_images call per re-check window, not one for the whole plan: the in-use guarantee
 // (CleanupOptions::recheck_every) needs a fresh scan and listing before any batch that starts more than
 // recheck_every after the last ones, and delete_images, once started, takes no new in-use state. So each window
-// is a re-check (scan, listing, fresh plan) and then one delete_images call per phase whose EmptyOptions::deadline
-// (no call starts after it) is the window's end or the run's start_by, whichever comes first. Inside a window the
-// batches share the deleters and the adaptive rate control, which is where the time goes; a window is 15 s of
-// deleting, so the rate controller re-learns at most every 15 s. What a window did not finish is not tracked
-// digest by digest (delete_images counts, it does not list what it deleted): the next re-check's listing says
-// what is still there, and only those digests, still planned and still removable, go in the next window.
+// is a re-check (scan, listing, fresh plan) and then one delete_images call per phase. Its EmptyOptions::deadline
+// (no batch starts after it) is the window's end less the time a delete is expected to take, so a batch answers
+// inside its window; its call_deadline is the run's deadline, against which the engine starts a batch only when the
+// same expected time fits. Every call shares the region's DeletePacing, so the rate found and the latencies
+// measured carry from window to window, and the run's first delete goes alone to measure it.
 //
-// The first delete of a run is one batch on its own: its time, with the listing pages', sizes the margin before
-// the deadline (Run::start_by), so that no BatchDeleteImage starts that cannot finish before the deadline.
+// The first window reuses `planned` (the plan's own listing, started at planned_at) when it is young enough: the
+// re-check is then a fresh in-use scan alone, started after that listing, and the window counts from the listing.
+// Re-listing right after the plan found nothing the plan had not, and on a slow account (400 ms a call) cost the
+// delete the invocation had time for.
+//
+// What a window did not finish is not tracked digest by digest (delete_images counts, it does not list what it
+// deleted): the next re-check's listing says what is still there, and only those digests, still planned and still
+// removable, go in the next window.
 Result<void> delete_planned(Run& run, ecr::EcrClient& ecr, const RepositoryKey& key, const Rules& rules,
                             InUseState& in_use, RepositoryOutcome& outcome, std::size_t& deleted_total,
-                            std::size_t planned_total, Logger& log) {
+                            std::size_t planned_total, const RepositoryListing* planned, TimePoint planned_at,
+                            Logger& log) {
   constexpr int kPhases = 3;  // RepositoryPlan::remove_phase
   const Clock& clock = run.policy.clock();
+  const std::shared_ptr<ecr::DeletePacing> pacing = run.pacing_for(key.region);
   std::set<std::string> settled;  // spared, or sent in a delete_images call that ran to its end
   std::set<std::string> failures_seen;
   const auto stop = [&] {
     outcome.finished = false;
     return Result<void>{};
   };
+  const auto near_deadline = [&] {
+    const auto start_by = run.start_by(*pacing);
+    return run.policy.expired() || (start_by && clock.now() >= *start_by);
+  };
+  // A window that started no batch (its end came first) is followed by one whose first batch goes whatever the
+  // window: re-checks never loop without deleting.
+  bool alone_next = false;
   for (;;) {
     // No delete could follow a re-check started now: leave the time to the reply.
-    if (const auto start_by = run.start_by(); run.policy.expired() || (start_by && clock.now() >= *start_by)) {
-      return stop();
-    }
+    if (near_deadline()) return stop();
     auto fresh_use = scan_all(run, nullptr);
     if (!fresh_use) return fresh_use.error();
     in_use = std::move(*fresh_use);
     ++outcome.in_use_rescans;
-    auto fresh_listing = list_repository(run, ecr, key);
-    if (!fresh_listing) return fresh_listing.error();
-    const RepositoryPlan fresh = plan_repository(*fresh_listing, rules, in_use.index, epoch_seconds(clock.now()));
+    TimePoint window_start = in_use.scanned_at;
+    Result<RepositoryListing> relisted = Error{};
+    const RepositoryListing* listing = nullptr;
+    if (planned && planned_at + run.options.recheck_every > clock.now()) {
+      listing = planned;
+      window_start = planned_at;
+    } else {
+      relisted = list_repository(run, ecr, key);
+      if (!relisted) return relisted.error();
+      listing = &*relisted;
+    }
+    planned = nullptr;
+    const RepositoryPlan fresh = plan_repository(*listing, rules, in_use.index, epoch_seconds(clock.now()));
     std::set<std::string> removable, present;
     for (const auto& d : fresh.remove) removable.insert(d.image_digest);
-    for (const auto& d : fresh_listing->images) present.insert(d.image_digest);
+    for (const auto& d : listing->images) present.insert(d.image_digest);
     std::vector<std::string> todo[kPhases];
     for (std::size_t i = 0; i < outcome.plan.remove.size(); ++i) {
       const std::string& digest = outcome.plan.remove[i].image_digest;
@@ -266,24 +299,22 @@ Result<void> delete_planned(Run& run, ecr::EcrClient& ecr, const RepositoryKey& 
       }
       todo[std::clamp(outcome.plan.remove_phase[i], 0, kPhases - 1)].push_back(digest);
     }
-    const TimePoint window_end = in_use.scanned_at + run.options.recheck_every;
+    const TimePoint window_end = window_start + run.options.recheck_every;
     bool first_send = true, window_closed = false;
     for (int phase = 0; phase < kPhases && !window_closed; ++phase) {
       std::span<const std::string> left(todo[phase]);
       while (!left.empty()) {
-        const TimePoint now = clock.now();
-        const auto start_by = run.start_by();
-        if (start_by && now >= *start_by) return stop();
-        // Open only while a call as long as the longest so far still fits in it: a sliver of a window would start
-        // nothing and re-check again, forever.
-        const bool window_open =
-            now + std::max(run.longest_read, run.longest_delete.value_or(TimePoint::duration{})) < window_end;
+        if (near_deadline()) return stop();
+        // The last moment a batch may start and still be expected to answer inside the window.
+        const TimePoint last_start = window_end - pacing->expected_delete_time();
+        const bool window_open = clock.now() < last_start;
         if (!window_open && !first_send) {
           window_closed = true;
           break;
         }
-        // One batch alone: the run's first delete (to measure it), or a re-check slower than its own window.
-        const bool alone = !run.longest_delete || !window_open;
+        // One batch right after its re-check, whatever the window: a re-check slower than its own window, or one
+        // after a window that started nothing.
+        const bool alone = !window_open || alone_next;
         const std::size_t n = alone ? std::min(left.size(), ecr::kMaxImageIdsPerCall) : left.size();
         const auto ids = ids_of(left.first(n));
         ecr::EmptyOptions eo;
@@ -291,8 +322,11 @@ Result<void> delete_planned(Run& run, ecr::EcrClient& ecr, const RepositoryKey& 
         eo.registry_id = key.registry_id;
         eo.max_concurrency = run.options.max_concurrency;
         eo.call_deadline = run.options.deadline;
-        eo.deadline = start_by;
-        if (!alone && (!eo.deadline || window_end < *eo.deadline)) eo.deadline = window_end;
+        // Without a run deadline the engine gates each batch on the expected delete time before eo.deadline itself
+        // (it is then the calls' deadline too), with the latest latencies: the window's end is the deadline. With
+        // one, it gates on call_deadline, and the window's end less the expected time is where batches stop.
+        if (!alone) eo.deadline = run.options.deadline ? last_start : window_end;
+        eo.pacing = pacing;
         eo.progress_interval = kProgressInterval;
         // A failed delete_images returns only its error; its last progress is what the report can still count.
         std::uint64_t seen_deleted = 0;
@@ -300,16 +334,12 @@ Result<void> delete_planned(Run& run, ecr::EcrClient& ecr, const RepositoryKey& 
           seen_deleted = p.deleted;
           if (run.options.on_progress) run.options.on_progress(base + p.deleted, planned_total);
         };
-        const TimePoint sent = clock.now();
         auto r = ecr::delete_images(ecr, eo, ids, clock, run.sleeper, run.random, log);
         first_send = false;
         if (!r) {
           outcome.deleted += seen_deleted;
           deleted_total += seen_deleted;
           return r.error();
-        }
-        if (alone && r->delete_calls > 0) {
-          run.longest_delete = std::max(run.longest_delete.value_or(TimePoint::duration{}), clock.now() - sent);
         }
         outcome.deleted += r->deleted;
         deleted_total += r->deleted;
@@ -322,11 +352,13 @@ Result<void> delete_planned(Run& run, ecr::EcrClient& ecr, const RepositoryKey& 
                        false, "BatchDeleteImage " + subject(key)};
         }
         if (r->deadline_reached) {
-          // The run's start_by, or the window's end: the re-check's listing says what is left.
-          if (start_by && clock.now() >= *start_by) return stop();
+          // The run's deadline, or the window's end: the re-check's listing says what is left.
+          if (near_deadline()) return stop();
+          alone_next = !alone && r->deleted == 0 && r->possibly_deleted == 0;
           window_closed = true;
           break;
         }
+        alone_next = false;
         settled.insert(left.begin(), left.begin() + static_cast<std::ptrdiff_t>(n));
         left = left.subspan(n);
       }
@@ -387,7 +419,7 @@ Result<CleanupReport> run_cleanup(const ClientFactory& factory, const CleanupOpt
   }
   auto accounts = resolve_accounts(factory, options, clock);
   if (!accounts) return accounts.error();
-  Run run{factory, options, policy, sleeper, random, logger, report.regions, std::move(*accounts), {}, std::nullopt};
+  Run run{factory, options, policy, sleeper, random, logger, report.regions, std::move(*accounts), {}, {}};
 
   // The whole in-use set first, every account in every region: an image in our registry may run anywhere.
   auto in_use = scan_all(run, &report.scopes);
@@ -418,12 +450,14 @@ Result<CleanupReport> run_cleanup(const ClientFactory& factory, const CleanupOpt
     f["region"] = c.region;
     return logger.with(f);
   };
-  // Deletes one planned repository's images; false when the deadline stopped it (or the run must stop).
-  const auto apply = [&](const Candidate& c, RepositoryOutcome& outcome) -> Result<bool> {
+  // Deletes one planned repository's images; false when the deadline stopped it (or the run must stop). `listing`:
+  // the plan's own, started at listed_at, when the first re-check may reuse it (see delete_planned).
+  const auto apply = [&](const Candidate& c, RepositoryOutcome& outcome, const RepositoryListing* listing,
+                         TimePoint listed_at) -> Result<bool> {
     ecr::EcrClient ecr(*ecr_clients.at(c.region));
     Logger repo_log = repository_logger(c);
     auto deleted = delete_planned(run, ecr, outcome.plan.key, c.selection.rules, *in_use, outcome, report.deleted,
-                                  report.planned_deletions, repo_log);
+                                  report.planned_deletions, listing, listed_at, repo_log);
     if (!deleted && is_deadline_reached(deleted.error())) {
       outcome.finished = false;
     } else if (!deleted) {
@@ -462,6 +496,7 @@ Result<CleanupReport> run_cleanup(const ClientFactory& factory, const CleanupOpt
     Logger repo_log = repository_logger(c);
     RepositoryOutcome outcome;
     outcome.selected_because = c.selection.why;
+    const TimePoint listed_at = clock.now();
     auto listing = list_repository(run, ecr, key);
     if (!listing && is_deadline_reached(listing.error())) {
       stop_at(here, false);
@@ -496,7 +531,7 @@ Result<CleanupReport> run_cleanup(const ClientFactory& factory, const CleanupOpt
       to_apply.push_back({&c, report.repositories.size() - 1});
       continue;
     }
-    auto finished = apply(c, report.repositories.back());
+    auto finished = apply(c, report.repositories.back(), &*listing, listed_at);
     if (!finished) return finished.error();
     if (!*finished) {
       stop_at(here, true);
@@ -512,7 +547,8 @@ Result<CleanupReport> run_cleanup(const ClientFactory& factory, const CleanupOpt
       outcome.finished = false;
       continue;
     }
-    auto finished = apply(*to_apply[i].candidate, outcome);
+    // Planned a while ago, perhaps: the first re-check lists afresh.
+    auto finished = apply(*to_apply[i].candidate, outcome, nullptr, TimePoint{});
     if (!finished) return finished.error();
     if (!*finished) {
       stop_at({to_apply[i].candidate->region, to_apply[i].candidate->repository.repository_name}, true);

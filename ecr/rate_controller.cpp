@@ -34,12 +34,21 @@ AdaptiveRateController::AdaptiveRateController(int max_concurrency, const Clock&
 
 AdaptiveRateController::Ticket AdaptiveRateController::acquire() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return in_flight_ < max_; });
+  cv_.wait(lock, [&] { return in_flight_ < (solo_ ? 1 : max_); });
   ++in_flight_;
   const SteadyTime now = clock_->monotonic();
   if (!round_started_) {
     round_start_ = first_send_ = now;
     round_started_ = true;
+  } else if (in_flight_ == 1 && now - last_reply_ > kRoundMin) {
+    // Nothing was in flight for a while (a caller between two delete_images calls, scheduled cleanup re-checking
+    // in use; deleters waiting for a listing page): that time is nobody's rate. Rounds and the recent goodput
+    // measure sending time only, so an idle gap does not read as slowing that cost goodput (which a test round
+    // would take for random throttles, and go back to unpaced, into the cap).
+    const auto idle = now - last_reply_;
+    round_start_ += idle;
+    first_send_ += idle;
+    for (auto& s : successes_) s += idle;
   }
   SteadyTime send = now;
   if (rate_ > 0) {
@@ -67,8 +76,13 @@ void AdaptiveRateController::report(Ticket& t, Outcome o) {
   std::lock_guard lock(mu_);
   --in_flight_;
   cv_.notify_all();
-  if (o == Outcome::error) return;
   const SteadyTime now = clock_->monotonic();
+  last_reply_ = now;
+  if (o == Outcome::error) return;
+  if (solo_ && o == Outcome::success) {
+    solo_ = false;
+    solo_latency_ = now - t.sent;
+  }
   // A call sent before the rate last changed tells about the old rate, not this round's: with many deleters
   // unpaced, the first test round would otherwise open with the flood's last throttles and pace at nothing.
   const bool counts = t.sent >= rate_changed_;
@@ -111,15 +125,20 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
   round_ok_ = round_throttled_ = 0;
   round_start_ = now;
   const auto pace = [&](double r) {
-    rate_ = std::max({kMinRate, r, kPeakShare * peak_goodput_});
+    rate_ = std::max({kMinRate, r, kPeakShare * peak_goodput_ / (1.0 - std::min(floor_, kMaxFloor))});
     rate_changed_ = now;
     next_send_ = std::max(next_send_, now);
   };
-  // Slow down to what got through, remembering where we came from in case slowing turns out to cost goodput.
-  // What got through is counted over the last second, not this round alone: a round that drained a bucket's
-  // initial burst would otherwise overstate the cap.
+  // Slow down to the attempts that carry what got through (over 1 - the floor: with random throttles learnt, pacing
+  // at the goodput itself would lose their fraction again at every step), remembering where we came from in case
+  // slowing turns out to cost goodput. What got through is counted over the last second, not this round alone: a
+  // round that drained a bucket's initial burst would otherwise overstate the cap.
   const auto start_test = [&](double through) {
-    if (mode_ != Mode::testing) prev_rate_ = rate_;
+    if (mode_ != Mode::testing) {
+      prev_rate_ = rate_;
+      cap_seen_ = false;
+    }
+    step_rate_ = rate_;
     prev_goodput_ = goodput;
     prev_attempts_ = attempts;
     prev_fraction_ = fraction;
@@ -128,7 +147,7 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
     // A round in which every reply was a throttle (a cap's bucket already empty, or random throttles on top of
     // it) measures no goodput at all, and pacing at that would leave the run at kMinRate with rounds seconds
     // long. Halve the attempt rate instead, and let the next round measure.
-    pace(ok == 0 ? attempts / 2 : through);
+    pace(ok == 0 ? attempts / 2 : through / (1.0 - std::min(floor_, kMaxFloor)));
   };
   while (!successes_.empty() && now - successes_.front() > kRateWindow) successes_.pop_front();
   const double window = std::clamp(duration<double>(now - first_send_).count(),
@@ -159,16 +178,20 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
       // A goodput from fewer successes than that (a first round that drained a bucket's burst in one latency)
       // says nothing about the rate, so it cannot show that slowing cost goodput.
       const bool comparable = prev_ok_ >= kRoundMinCalls;
-      if (comparable && goodput_ratio < (1.0 + rate_ratio) / 2 && fraction >= prev_fraction_ - kMargin) {
-        // Slowing cost goodput: the throttles do not depend on the rate. Their fraction is the floor from now
-        // on, and the rate goes back to where it was.
+      // Slowing cut throttles and kept goodput: some of them were a cap's.
+      const bool kept_goodput = goodput_ratio >= (1.0 + rate_ratio) / 2;
+      if (kept_goodput && clearly_above(prev_fraction_, fraction, n)) cap_seen_ = true;
+      if (comparable && throttled && !kept_goodput && fraction >= prev_fraction_ - kMargin) {
+        // Slowing cost goodput: the throttles left do not depend on the rate. Their fraction is the floor from
+        // now on, and the rate goes back one step, or, when no step cut throttles (random throttles alone), to
+        // where the test began. After a cap was seen, going back there would run into it again.
         floor_ = fraction;
-        rate_ = prev_rate_;
+        rate_ = cap_seen_ ? step_rate_ : prev_rate_;
         rate_changed_ = now;
-        mode_ = prev_rate_ > 0 ? Mode::holding : Mode::unpaced;
+        mode_ = rate_ > 0 ? Mode::holding : Mode::unpaced;
         clean_rounds_ = 0;
         probe_gain_ = kProbeGain;
-      } else if (throttled || goodput_ratio < (1.0 + rate_ratio) / 2) {
+      } else if (throttled || !kept_goodput) {
         // Still above the cap, or fewer throttles but less goodput (the last estimate held a burst): step down
         // again to what got through this round.
         start_test(goodput);
@@ -212,6 +235,19 @@ milliseconds AdaptiveRateController::retry_delay(int attempt, Random& random) {
       static_cast<std::int64_t>(random.uniform01() * std::min(base, static_cast<double>(kCap.count()))));
 }
 
+void AdaptiveRateController::set_solo(bool on) {
+  {
+    std::lock_guard lock(mu_);
+    solo_ = on;
+  }
+  cv_.notify_all();
+}
+
+std::optional<std::chrono::steady_clock::duration> AdaptiveRateController::solo_latency() const {
+  std::lock_guard lock(mu_);
+  return solo_latency_;
+}
+
 int AdaptiveRateController::limit() const { return max_; }
 
 double AdaptiveRateController::rate() const {
@@ -238,7 +274,13 @@ milliseconds DeletePacing::expected_delete_time() const {
     std::lock_guard l(mu_);
     v = latencies_;
   }
-  if (v.empty()) return kMinCallTime;
+  // The executor records a latency just after reporting the success that ends the solo call: in between, the
+  // controller's own measure of that call stands in, so no call freed by it starts on the guess.
+  if (v.empty()) {
+    const auto solo = controller_.solo_latency();
+    if (!solo) return kMinCallTime;
+    v.push_back(*solo);
+  }
   const auto k = static_cast<std::size_t>(kLatencyPercentile * static_cast<double>(v.size() - 1) + 0.5);
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
   const duration<double, std::milli> expected = v[k] * kCallStartHeadroom;

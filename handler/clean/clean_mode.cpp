@@ -106,8 +106,8 @@ App Runner image services. Tags are resolved to digests; an index in use keeps i
 NOT covered yet: EKS / Kubernetes pods, EventBridge Scheduler and ECS scheduled tasks, AWS Batch job
 definitions -- protect those images with --keep-tag or keep them out of --repos.
 
---apply re-checks that nothing new uses the digests with a fresh in-use scan and listing after the plan and
-then at least every 15 s while deleting. --max-duration stops in time (between two batches) and says where.
+--apply re-checks that nothing new uses the digests with a fresh in-use scan after the plan, and a fresh
+scan and listing at least every 15 s while deleting. --max-duration stops in time (between two batches) and says where.
 On a terminal --apply draws a progress line on stderr (images deleted of the total, rate, ETA; not with
 --no-color, NO_COLOR or --debug).
 Output: a summary table per repository (counts, sizes, in use); --verbose adds every image and why.

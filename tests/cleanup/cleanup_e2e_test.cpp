@@ -249,13 +249,13 @@ TEST(CleanupE2E, WithoutDeadlineOrCursorTheRunIsCompleteAndNamesNoNextRepository
 TEST(CleanupE2E, ADeadlineStopsTheRunAndTheCursorResumesWhereItStopped) {
   World w;
   CleanupOptions opts = small_world(w);
-  // Each DescribeImages "takes" a second on the engine's clock: app's listing and its re-listing before its one
-  // batch end at 2 s, when a delete still fits (it must leave the longest call so far, 1 s, plus kMinAttemptTime
-  // before the deadline); batch's listing and re-listing end at 4 s, when none does: batch is the cursor, planned
-  // and untouched, and cron is never started.
+  // Each DescribeImages "takes" a second on the engine's clock: app's listing ends at 1 s and its one batch follows
+  // (the re-check right after a plan is an in-use scan; the plan's own listing is fresh), as a re-check and a
+  // delete still fit (the longest call so far, 1 s, plus kMinAttemptTime before the deadline); batch's listing ends
+  // at 2 s, when they do not: batch is the cursor, planned and untouched, and cron is never started.
   FakeClock clock(std::chrono::system_clock::now());
   w.server().on_call("DescribeImages", [&](localaws::EcrState&) { clock.advance(std::chrono::seconds(1)); });
-  opts.deadline = clock.now() + std::chrono::seconds(4);
+  opts.deadline = clock.now() + std::chrono::seconds(3);
   auto first = run_cleanup(w.factory(), opts, clock, w.logger());
   ASSERT_TRUE(first) << first.error().describe();
   EXPECT_FALSE(first->complete);
@@ -474,6 +474,32 @@ TEST(CleanupE2E, ARepositoryErrorStopsTheRunUnlessAskedToGoOnWithTheNext) {
   EXPECT_EQ(went_on->deleted, 2u * (kSmallRepoImages - kSmallKeep));
   const std::string shown = report_to_json(*went_on)["repositories"][0]["error"].asString();
   EXPECT_NE(shown.find("AccessDeniedException"), std::string::npos) << shown;
+}
+
+// A batch starts only while it is expected to answer inside its re-check window, and the window is used to its end:
+// each BatchDeleteImage "takes" a second on the engine's clock and a window is 3.5 s, so once the first delete has
+// answered a batch starts only while 1.5 s (1.5x its latency, DeletePacing) is left. One deleter, so the order is
+// known: window 1 (from the plan's listing at 0 s) sends batches at 0, 1 and 2 s, the last answering at 3 s, inside
+// it; window 2 (3 s) the other two.
+TEST(CleanupE2E, ABatchStartsOnlyWhileItIsExpectedToAnswerInsideItsReCheckWindow) {
+  World w;
+  CleanupOptions opts;
+  big_world(w, opts);
+  FakeClock clock(std::chrono::system_clock::now());
+  const auto start = clock.now();
+  std::vector<double> delete_ends;  // seconds on the engine's clock
+  w.server().on_call("BatchDeleteImage", [&](localaws::EcrState&) {
+    clock.advance(std::chrono::seconds(1));
+    delete_ends.push_back(std::chrono::duration<double>(clock.now() - start).count());
+  });
+  opts.max_concurrency = 1;
+  opts.recheck_every = std::chrono::milliseconds(3500);
+  auto run = run_cleanup(w.factory(), opts, clock, w.logger());
+  ASSERT_TRUE(run) << run.error().describe();
+  const auto& out = run->repositories.at(0);
+  EXPECT_EQ(out.deleted, static_cast<std::size_t>(kBigImages - 1));
+  EXPECT_EQ(delete_ends, (std::vector<double>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(out.in_use_rescans, 2);
 }
 
 }  // namespace

@@ -52,11 +52,12 @@ struct SimResult {
   Micros paced_at{-1};
 };
 
-// `server(t)`: true when a call sent at simulated time t succeeds.
-SimResult simulate(int deleters, Micros latency, int batches, const std::function<bool(Micros)>& server,
-                   std::uint64_t seed = 1) {
-  SimClock clock;
-  AdaptiveRateController c(deleters, clock, clock);
+// `server(t)`: true when a call sent at simulated time t succeeds. Runs on `c` from the clock's present time (a
+// caller may run several, as scheduled cleanup calls delete_images once per re-check window); elapsed and paced_at
+// count from there.
+SimResult simulate_on(SimClock& clock, AdaptiveRateController& c, int deleters, Micros latency, int batches,
+                      const std::function<bool(Micros)>& server, std::uint64_t seed = 1) {
+  const Micros start = clock.at();
   class SeededRandom final : public Random {
    public:
     explicit SeededRandom(std::uint64_t s) : rng_(s) {}
@@ -80,7 +81,7 @@ SimResult simulate(int deleters, Micros latency, int batches, const std::functio
   std::vector<bool> outcome(static_cast<std::size_t>(deleters), false);
   int started = 0;
   SimResult r;
-  for (int d = 0; d < deleters && started < batches; ++d, ++started) events.push({Micros{0}, order++, d, Kind::ready});
+  for (int d = 0; d < deleters && started < batches; ++d, ++started) events.push({start, order++, d, Kind::ready});
   while (!events.empty()) {
     const Event e = events.top();
     events.pop();
@@ -101,7 +102,7 @@ SimResult simulate(int deleters, Micros latency, int batches, const std::functio
           c.on_success(tickets[i]);
           ++r.ok;
           attempt[i] = 0;
-          r.elapsed = e.at;
+          r.elapsed = e.at - start;
           if (started < batches) {
             ++started;
             events.push({e.at, order++, e.deleter, Kind::ready});
@@ -113,11 +114,18 @@ SimResult simulate(int deleters, Micros latency, int batches, const std::functio
           const auto wait = AdaptiveRateController::retry_delay(++attempt[i], random);
           events.push({e.at + std::chrono::duration_cast<Micros>(wait), order++, e.deleter, Kind::ready});
         }
-        if (r.paced_at < Micros{0} && c.mode() != AdaptiveRateController::Mode::unpaced) r.paced_at = e.at;
+        if (r.paced_at < Micros{0} && c.mode() != AdaptiveRateController::Mode::unpaced) r.paced_at = e.at - start;
         break;
     }
   }
   return r;
+}
+
+SimResult simulate(int deleters, Micros latency, int batches, const std::function<bool(Micros)>& server,
+                   std::uint64_t seed = 1) {
+  SimClock clock;
+  AdaptiveRateController c(deleters, clock, clock);
+  return simulate_on(clock, c, deleters, latency, batches, server, seed);
 }
 
 // A token bucket as localaws's --tps OP=N:B keeps it.
@@ -179,6 +187,35 @@ INSTANTIATE_TEST_SUITE_P(Deleters, AtARateCap,
                                   std::to_string(info.param.latency.count() / 1000) + "Ms";
                          });
 
+// Scheduled cleanup deletes in re-check windows, one delete_images call each, with a re-check between them. With
+// one controller for the run (DeletePacing kept across calls) the second window starts at the rate the first found;
+// with one per call it starts unpaced and pays the first window's throttles again.
+TEST(AtARateCapAcrossCalls, ACapFoundInOneCallHoldsInTheNext) {
+  constexpr double kCap = 20.0, kBurst = 2.0;
+  constexpr int kDeleters = 8, kBatches = 30;
+  constexpr Micros kReCheck = 300ms;
+  const auto two_windows = [&](bool shared) {
+    SimClock clock;
+    auto bucket = token_bucket(kCap, kBurst);
+    AdaptiveRateController run(kDeleters, clock, clock);
+    const SimResult first = simulate_on(clock, run, kDeleters, 20ms, kBatches, bucket);
+    clock.set(clock.at() + kReCheck);
+    AdaptiveRateController own(kDeleters, clock, clock);
+    const SimResult second = simulate_on(clock, shared ? run : own, kDeleters, 20ms, kBatches, bucket);
+    print(shared ? "window 1, one controller" : "window 1, one per call", first);
+    print(shared ? "window 2, one controller" : "window 2, one per call", second);
+    return std::pair{first, second};
+  };
+  const auto [first, second] = two_windows(true);
+  const auto [own_first, own_second] = two_windows(false);
+  ASSERT_EQ(second.ok, kBatches);
+  ASSERT_GE(first.throttled, 4) << "the first window found no cap: the test proves nothing";
+  EXPECT_LE(3 * second.throttled, first.throttled);
+  EXPECT_GE(own_second.throttled, own_first.throttled / 2) << "a controller per call no longer re-learns: reword";
+  const double held = second.ok / std::chrono::duration<double>(second.elapsed).count();
+  EXPECT_GE(held, 0.9 * kCap) << held << " calls/s";
+}
+
 // 30% of calls throttled whatever the rate: the run costs little more than its retries and a test round (the
 // issue's bound is 3x the unthrottled run; a retry per throttle alone is 1/0.7 = 1.43x).
 TEST(AtRandomThrottling, ThirtyPercentCostsLittleMoreThanItsRetries) {
@@ -196,9 +233,18 @@ TEST(AtRandomThrottling, ThirtyPercentCostsLittleMoreThanItsRetries) {
 // Both at once: a 20 calls/s cap (burst 2) and 20% of calls throttled at random on top. Random throttles do not
 // go away when sending slower, so a controller that reads every throttle as the cap steps its rate down round after
 // round: before the peak-goodput floor, a first test round of nothing but throttles paced at kMinRate, and 60
-// batches took 64-75 s (0.8 calls/s). The best goodput here is 0.8 of the cap (a random throttle after the bucket
-// spent its token); the controller now holds 30-80% of the cap. This guards against the collapse; it is not the
-// goal (issue 16 asks >= 90% of a cap, which it meets without the random throttles: AtARateCap above).
+// batches took 64-75 s (0.8 calls/s).
+//
+// What is achievable: a random throttle here comes after the bucket spent its token (token_bucket runs first, as
+// localaws's FaultInjector::decide checks --tps before --throttle-rate, and as an AWS front end throttles at
+// admission), so the best goodput is cap x (1 - p) = 16 calls/s, reached by sending at the cap. Were random
+// throttles free of tokens, sending at cap / (1 - p) would deliver the whole cap.
+//
+// Achieved (2026-12, simulated, 60 batches; 8 and 16 deleters, seeds 1-3): 5.0-9.9 s, i.e. 6.0-12 calls/s, 0.38-0.75
+// of the achievable (0.30-0.60 of the cap), against 4.9-10.3 s before pacing at goodput / (1 - floor) and stepping
+// back one step, not to unpaced, once a cap was seen. Not the issue's >= 90%: in rounds of 10-20 calls at these
+// rates the controller cannot tell a 20% random fraction from a cap's quickly, so it often holds at half the cap
+// and probes up slowly. This guards against the collapse and the regression, it is not the goal.
 TEST(AtARateCapWithRandomThrottling, HoldsMostOfWhatTheCapLeavesAndNeverCollapses) {
   constexpr double kCap = 20.0, kBurst = 2.0, kRandom = 0.2;
   for (const int deleters : {8, 16}) {
@@ -210,7 +256,8 @@ TEST(AtARateCapWithRandomThrottling, HoldsMostOfWhatTheCapLeavesAndNeverCollapse
         print("20 TPS cap + 20% random", r);
         ASSERT_EQ(r.ok, batches);
         const double goodput = r.ok / std::chrono::duration<double>(r.elapsed).count();
-        EXPECT_GE(goodput, 0.25 * kCap) << deleters << " deleters, " << batches << " batches, seed " << seed;
+        const double achievable = kCap * (1 - kRandom);
+        EXPECT_GE(goodput, 0.37 * achievable) << deleters << " deleters, " << batches << " batches, seed " << seed;
       }
     }
   }

@@ -271,8 +271,8 @@ TEST_F(SweepBinaryTest, NearTheDeadlineItRepliesPartialWithACursorAndARerunFromI
 }
 
 // A repository too large for one invocation: "delta" holds kDeltaImages old images, ten BatchDeleteImage batches of
-// kDeleteLatency each. The run's first delete goes alone (it sizes the margin), then up to eight at once, and none
-// starts unless the longest so far fits before the stop time (1.875 s after the invocation starts): the first
+// kDeleteLatency each. The run's first delete goes alone (it measures the latency), then up to eight at once, and
+// none starts unless 1.5x the latency so far fits before the stop time (1.875 s after the invocation starts): the first
 // batch alone and one wave of eight is all that fits, so an invocation that reaches delta stops inside it and the
 // next resumes there. Between two invocations an image the first planned (and had not reached) starts running in
 // the member account. Across the runs: the deletions counted are exactly those made (none cut by the deadline and

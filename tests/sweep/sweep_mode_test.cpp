@@ -247,12 +247,12 @@ TEST_F(SweepModeTest, NearTheDeadlineItRepliesPartialWithACursorAndResumes) {
   auto resumed_late = run(task_event(kMemberRole, false, "beta"), late, tight);
   EXPECT_EQ(resumed_late["cursor"].asString(), "beta") << "the cursor it was given, unchanged";
 
-  // Each repository's deletion (one batch) "takes" a minute, and a delete starts only while the longest call so far
-  // still fits before the stop time (the deadline less the 30 s margin, 150 s away): alpha (at 0 s) and beta (at
-  // 60 s) go, gamma (at 120 s, 30 s left) does not.
+  // Each repository's deletion (one batch) "takes" a minute, and a delete starts only while 1.5x the deletes'
+  // latency so far (ecr::DeletePacing) still fits before the stop time (the deadline less the 30 s margin, 180 s
+  // away): alpha (at 0 s) and beta (at 60 s, 90 s needed) go, gamma (at 120 s, 60 s left) does not.
   registry_.on_call("BatchDeleteImage", [&](localaws::EcrState&) { session().clock().advance(std::chrono::seconds(60)); });
   InvocationInfo info = far_deadline();
-  info.deadline = std::chrono::system_clock::now() + std::chrono::seconds(180);
+  info.deadline = std::chrono::system_clock::now() + std::chrono::seconds(210);
   auto first = run(task_event(kMemberRole, false), info, tight);
   EXPECT_FALSE(first["complete"].asBool()) << to_compact_json(first);
   ASSERT_TRUE(first.isMember("cursor"));

@@ -71,19 +71,23 @@ struct CleanupOptions {
   std::string account_label = "default";
   // The run answers by then: no call starts after it and none runs past it (CallPolicy), a repository in progress
   // stops between batches, and the report says complete=false with next_repository (the repository in progress,
-  // or the next one). A BatchDeleteImage starts only while the longest ECR call of the run so far (a listing page
-  // or a delete), plus kMinAttemptTime, still fits before it: a delete cut by the deadline may have been carried
-  // out by ECR unseen, deleting images the report would not count. Unset: no deadline.
+  // or the next one). A BatchDeleteImage starts only while the time a delete is expected to take (ecr::DeletePacing:
+  // 1.5x the p95 of the run's delete latencies; the run's first delete goes alone to measure it) still fits before
+  // it: a delete cut by the deadline may have been carried out by ECR unseen, deleting images the report would not
+  // count. A re-check starts only while that or the longest listing page, plus kMinAttemptTime, still fits.
+  // Unset: no deadline.
   std::optional<std::chrono::system_clock::time_point> deadline;
   // Resume at this repository (inclusive): repositories before it in run order are skipped. A repository the
   // deadline stopped part-way is the cursor itself: the next run lists and plans it afresh, so what was deleted
   // is gone from the plan (never deleted twice) and what came into use since is kept. Unset: from the start.
   std::optional<RepositoryCursor> start_at;
   // Safety guarantee of apply: every BatchDeleteImage deletes only digests that a plan made from an in-use scan
-  // and a listing, both started after this repository's own plan and at most this long before the batch, still
-  // marks remove. The one exception keeps a slow scan from starving the run: when the scan itself took longer
-  // than this, one batch (at most kMaxImageIdsPerCall digests) still goes right after it. 0: rescan before every
-  // batch.
+  // started after this repository's own listing, and a listing (that one or a later one), both started at most
+  // this long before the batch, still marks remove; a batch starts only while it is expected to answer inside that
+  // time (ecr::DeletePacing's expected delete time). The one exception keeps a slow scan from starving the run:
+  // when no batch fits in what is left of the time after a re-check (the re-check itself took about that long, or
+  // deletes take longer than this), one batch (at most kMaxImageIdsPerCall digests) still goes right after it.
+  // 0: rescan and re-list before every batch.
   std::chrono::milliseconds recheck_every{kInUseRecheckInterval};
   // Retries of errors other than throttling (AWS_MAX_ATTEMPTS); throttling is CallPolicy's.
   int max_attempts = aws::kDefaultMaxAttempts;
@@ -91,8 +95,9 @@ struct CleanupOptions {
   Sleeper* sleeper = nullptr;
   Random* random = nullptr;
   // Plan every repository before deleting from any, so the total is known from the first deletion (a progress
-  // display). Costs nothing extra: apply re-lists each repository before its first batch anyway. A deadline during
-  // the planning pass stops the run with nothing deleted.
+  // display). Costs one listing per repository: its first re-check lists it again, where without plan_first the
+  // re-check right after the plan reuses the plan's listing. A deadline during the planning pass stops the run with
+  // nothing deleted.
   bool plan_first = false;
   // Deleters in flight at once (ECRS_CONCURRENCY), as for `empty`.
   int max_concurrency = ecr::EmptyOptions{}.max_concurrency;

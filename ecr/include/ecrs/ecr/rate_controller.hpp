@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "ecrs/common/system.hpp"
@@ -71,6 +72,11 @@ class AdaptiveRateController {
   void on_throttle(Ticket& t);
   void on_error(Ticket& t);  // a non-throttle failure: frees the slot, counts in no round
 
+  // While set, one call at a time, until a call succeeds: a caller that must know how long a call takes before
+  // starting many (DeletePacing's measure_first) sends the first alone. The latency of that success is kept.
+  void set_solo(bool on);
+  std::optional<std::chrono::steady_clock::duration> solo_latency() const;
+
   int limit() const;
   double rate() const;  // calls/s; 0 = not paced
   Mode mode() const;
@@ -95,11 +101,18 @@ class AdaptiveRateController {
   static constexpr int kProbeEvery = 2;
   static constexpr double kMinRate = 1.0;  // calls/s
   static constexpr std::chrono::milliseconds kRateWindow{1000};
-  // Pacing never goes below kPeakShare of the best goodput seen lately. Random throttles on top of a cap make every
-  // round look throttled, and each step down to "what got through" then loses the random fraction again; the peak
-  // decays by kPeakDecay a round so that a cap that really drops is still followed down.
-  static constexpr double kPeakShare = 0.6;
+  // Pacing never goes below kPeakShare of the attempts that would carry the best goodput seen lately (that goodput
+  // over 1 - the learnt floor). Random throttles on top of a cap make every round look throttled, and each step
+  // down to "what got through" then loses the random fraction again; the peak decays by kPeakDecay a round so that
+  // a cap that really drops is still followed down.
+  static constexpr double kPeakShare = 0.8;
   static constexpr double kPeakDecay = 0.9;
+  // Attempts for a goodput g are g / (1 - floor): a random throttle spends an attempt and, at a token-bucket cap,
+  // its token (localaws checks --tps before --throttle-rate; AWS documents its per-API throttles as token buckets
+  // from which "each request that you make removes one token", EC2 and ECS API request throttling pages, and says
+  // nothing of a token given back). A floor above this would ask for ten attempts per success; it is clamped here
+  // when it sets a rate.
+  static constexpr double kMaxFloor = 0.9;
 
  private:
   enum class Outcome { success, throttle, error };
@@ -114,6 +127,8 @@ class AdaptiveRateController {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int in_flight_ = 0;
+  bool solo_ = false;
+  std::optional<std::chrono::steady_clock::duration> solo_latency_;
   Mode mode_ = Mode::unpaced;
   double rate_ = 0.0;
   double floor_ = 0.0;
@@ -123,12 +138,15 @@ class AdaptiveRateController {
   // The current round.
   std::chrono::steady_clock::time_point round_start_{};
   bool round_started_ = false;
+  std::chrono::steady_clock::time_point last_reply_{};  // the last report: with nothing in flight, idle since
   int round_ok_ = 0;
   int round_throttled_ = 0;
   // The round before a test step, and the rate to go back to.
   double prev_goodput_ = 0.0;
   double prev_attempts_ = 0.0;
-  double prev_rate_ = 0.0;
+  double prev_rate_ = 0.0;  // where the test began
+  double step_rate_ = 0.0;  // the rate before this test step
+  bool cap_seen_ = false;   // a step of this test cut throttles
   double prev_fraction_ = 0.0;
   int prev_ok_ = 0;  // successes the goodput before the test was measured from
   std::chrono::steady_clock::time_point first_send_{};
@@ -143,9 +161,16 @@ class AdaptiveRateController {
 // controller's state (a cap found in one window holds in the next) and the recent successful delete latencies
 // (a batch starts only when kCallStartHeadroom times their kLatencyPercentile fits before the call deadline).
 // Thread-safe. The clock and sleeper must outlive it.
+//
+// measure_first: until one delete has answered, one delete at a time. Before any sample expected_delete_time() is a
+// guess (kMinCallTime), and a caller whose deletes must answer inside a window (scheduled cleanup's in-use re-check
+// window) cannot start a flight of them on a guess; the answer of the first is the first sample.
 class DeletePacing {
  public:
-  DeletePacing(int max_concurrency, const Clock& clock, Sleeper& sleeper) : controller_(max_concurrency, clock, sleeper) {}
+  DeletePacing(int max_concurrency, const Clock& clock, Sleeper& sleeper, bool measure_first = false)
+      : controller_(max_concurrency, clock, sleeper) {
+    controller_.set_solo(measure_first);
+  }
   AdaptiveRateController& controller() { return controller_; }
   const AdaptiveRateController& controller() const { return controller_; }
   // kCallStartHeadroom x the kLatencyPercentile of the recent successful deletes; kMinCallTime before any.
