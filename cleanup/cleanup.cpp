@@ -288,6 +288,7 @@ Result<void> delete_planned(Run& run, ecr::EcrClient& ecr, const RepositoryKey& 
     for (const auto& d : fresh.remove) removable.insert(d.image_digest);
     for (const auto& d : listing->images) present.insert(d.image_digest);
     std::vector<std::string> todo[kPhases];
+    std::vector<std::uint64_t> todo_sizes[kPhases];  // parallel to todo: the plan's sizes, for bytes_deleted
     for (std::size_t i = 0; i < outcome.plan.remove.size(); ++i) {
       const std::string& digest = outcome.plan.remove[i].image_digest;
       // Not listed any more: deleted by an earlier window (counted there) or by someone else.
@@ -297,12 +298,16 @@ Result<void> delete_planned(Run& run, ecr::EcrClient& ecr, const RepositoryKey& 
         settled.insert(digest);
         continue;
       }
-      todo[std::clamp(outcome.plan.remove_phase[i], 0, kPhases - 1)].push_back(digest);
+      const int phase = std::clamp(outcome.plan.remove_phase[i], 0, kPhases - 1);
+      todo[phase].push_back(digest);
+      todo_sizes[phase].push_back(
+          static_cast<std::uint64_t>(std::max<std::int64_t>(0, outcome.plan.remove[i].image_size_in_bytes)));
     }
     const TimePoint window_end = window_start + run.options.recheck_every;
     bool first_send = true, window_closed = false;
     for (int phase = 0; phase < kPhases && !window_closed; ++phase) {
       std::span<const std::string> left(todo[phase]);
+      std::span<const std::uint64_t> left_sizes(todo_sizes[phase]);
       while (!left.empty()) {
         if (near_deadline()) return stop();
         // The last moment a batch may start and still be expected to answer inside the window.
@@ -327,6 +332,7 @@ Result<void> delete_planned(Run& run, ecr::EcrClient& ecr, const RepositoryKey& 
         // one, it gates on call_deadline, and the window's end less the expected time is where batches stop.
         if (!alone) eo.deadline = run.options.deadline ? last_start : window_end;
         eo.pacing = pacing;
+        eo.image_sizes = left_sizes.first(n);
         eo.progress_interval = kProgressInterval;
         // A failed delete_images returns only its error; its last progress is what the report can still count.
         std::uint64_t seen_deleted = 0;
@@ -342,6 +348,7 @@ Result<void> delete_planned(Run& run, ecr::EcrClient& ecr, const RepositoryKey& 
           return r.error();
         }
         outcome.deleted += r->deleted;
+        outcome.deleted_bytes += static_cast<std::int64_t>(r->bytes_deleted);
         deleted_total += r->deleted;
         for (const auto& f : r->failures) {
           if (failures_seen.insert(f).second) outcome.failures.push_back(f);
@@ -361,6 +368,7 @@ Result<void> delete_planned(Run& run, ecr::EcrClient& ecr, const RepositoryKey& 
         alone_next = false;
         settled.insert(left.begin(), left.begin() + static_cast<std::ptrdiff_t>(n));
         left = left.subspan(n);
+        left_sizes = left_sizes.subspan(n);
       }
     }
     if (!window_closed) return {};
@@ -458,6 +466,7 @@ Result<CleanupReport> run_cleanup(const ClientFactory& factory, const CleanupOpt
     Logger repo_log = repository_logger(c);
     auto deleted = delete_planned(run, ecr, outcome.plan.key, c.selection.rules, *in_use, outcome, report.deleted,
                                   report.planned_deletions, listing, listed_at, repo_log);
+    report.deleted_bytes += outcome.deleted_bytes;
     if (!deleted && is_deadline_reached(deleted.error())) {
       outcome.finished = false;
     } else if (!deleted) {

@@ -616,8 +616,9 @@ void Run::delete_batch(const Batch& batch) {
     auto r = client_.batch_delete_image(req, *call);
     add_stats(stats, &EmptyReport::delete_calls);
     if (r) {
-      controller_.on_success(ticket);
+      // The latency first: releasing the slot lets the next batch be gated on it.
       if (stats.attempts <= 1) pacing_->record_delete_latency(clock_.monotonic() - sent);
+      controller_.on_success(ticket);
       std::unordered_set<std::string_view> deleted;
       for (const auto& id : r->image_ids) {
         if (!id.image_digest.empty()) deleted.insert(id.image_digest);

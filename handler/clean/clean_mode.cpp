@@ -73,7 +73,7 @@ class CleanEventMode final : public EventMode {
     if (info.metrics) {
       info.metrics->images_planned = report->planned_deletions;
       info.metrics->images_deleted = report->deleted;
-      info.metrics->bytes_reclaimed = report->planned_bytes;
+      info.metrics->bytes_reclaimed = report->deleted_bytes;  // planned_bytes in a dry run would claim a saving
       info.metrics->failures = failures;
     }
     if (!report->complete) {

@@ -59,6 +59,7 @@ struct SweepReport {
   std::size_t images_deleted = 0;
   std::size_t images_spared = 0;
   std::int64_t bytes = 0;
+  std::int64_t deleted_bytes = 0;  // the EMF record's BytesReclaimed; `bytes` (the reply's) is what would go
   std::size_t in_use_kept = 0;
   std::size_t in_use_references = 0;
   std::vector<std::string> errors;
@@ -132,7 +133,7 @@ class SweepMode final : public EventMode {
     if (info.metrics) {
       info.metrics->images_planned = report.images_planned;
       info.metrics->images_deleted = report.images_deleted;
-      info.metrics->bytes_reclaimed = report.bytes;
+      info.metrics->bytes_reclaimed = report.deleted_bytes;  // `bytes` is what the plans would reclaim
       // The state machine resumes an item in a fresh invocation only when it is partial and has a cursor
       // (templates/org-sweep.yaml, ItemDone): a failure without one (RoleArnRequired) is not handed on.
       info.metrics->continuations = !report.complete && !report.cursor.empty() ? 1 : 0;
@@ -281,6 +282,7 @@ class SweepMode final : public EventMode {
     if (r.finished) ++report.repositories_processed;
     report.images_planned += r.plan.remove.size();
     report.bytes += r.plan.bytes_reclaimed;
+    report.deleted_bytes += r.deleted_bytes;
     report.in_use_kept += in_use_kept;
     report.images_deleted += r.deleted;
     report.images_spared += r.spared.size();

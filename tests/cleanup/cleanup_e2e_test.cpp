@@ -126,6 +126,7 @@ TEST(CleanupE2E, DryRunPlanEqualsWhatApplyDeletesAndNothingInUseGoes) {
   for (const auto& d : dry->repositories[0].plan.remove) planned.insert(d.image_digest);
   EXPECT_EQ(planned, expected_deletions(s));
   EXPECT_EQ(w.server().ecr().image_count("web"), static_cast<std::size_t>(kImages));  // dry run deletes nothing
+  EXPECT_EQ(dry->deleted_bytes, 0);
 
   opts.apply = true;
   auto applied = run_cleanup(w.factory(), opts, w.clock(), w.logger());
@@ -133,6 +134,10 @@ TEST(CleanupE2E, DryRunPlanEqualsWhatApplyDeletesAndNothingInUseGoes) {
   const auto& out = applied->repositories.at(0);
   EXPECT_EQ(out.deleted, planned.size());
   EXPECT_TRUE(out.failures.empty());
+  // Bytes deleted are the plan's sizes of what went: all of it here, so the dry run's planned bytes.
+  EXPECT_GT(dry->planned_bytes, 0);
+  EXPECT_EQ(out.deleted_bytes, dry->planned_bytes);
+  EXPECT_EQ(applied->deleted_bytes, dry->planned_bytes);
   const auto repo = w.server().ecr().repository("web");
   ASSERT_TRUE(repo);
   for (const auto& d : s.in_use) EXPECT_TRUE(repo->images.count(d)) << "in-use image deleted: " << d;

@@ -194,6 +194,10 @@ def main():
         if lifecycle_failures != [0, 1]:
             failed.append(f"lifecycle-policy-resource: Failures {lifecycle_failures}, expected [0, 1] for a Create "
                           f"that succeeded ({policy}) and one with no rules")
+        # BytesReclaimed is what was deleted, never what a plan (or a dry run) would delete.
+        for record in records:
+            if record.get("ImagesDeleted") == 0 and record.get("BytesReclaimed") != 0:
+                failed.append(f"{record.get('Mode')}: BytesReclaimed {record.get('BytesReclaimed')} with nothing deleted")
         sweeps = [(r.get("Continuations"), r.get("Failures")) for r in records if r.get("Mode") == "sweep"]
         # Continuations counts hand-overs: the state machine resumes only a partial item with a cursor.
         if len(sweeps) != 2 or sweeps[1] != (0, 1):

@@ -113,6 +113,7 @@ struct RepositoryOutcome {
   RepositoryPlan plan;
   std::string selected_because;
   std::size_t deleted = 0;            // digests BatchDeleteImage confirmed deleted (apply)
+  std::int64_t deleted_bytes = 0;     // the plan's imageSizeInBytes of those digests
   std::vector<std::string> spared;    // planned, but the re-check found them used or kept just before the batch
   std::vector<std::string> failures;  // "digest: code: reason"
   std::optional<Error> error;         // continue_on_repository_error: why this repository stopped
@@ -129,6 +130,7 @@ struct CleanupReport {
   std::size_t planned_deletions = 0;
   std::int64_t planned_bytes = 0;
   std::size_t deleted = 0;
+  std::int64_t deleted_bytes = 0;  // the plan's sizes of what was deleted (planned_bytes is what would be)
   std::size_t repositories_selected = 0;  // in every region, including those the cursor skipped or the deadline left
   bool complete = true;                   // false: the deadline stopped the run at next_repository
   std::optional<RepositoryCursor> next_repository;
