@@ -17,20 +17,17 @@ Json::Value emf_record(std::string_view mode, const InvocationMetrics& m, std::c
   Json::Value by_mode(Json::arrayValue);
   by_mode.append("Mode");
   dims.append(by_mode);
-  if (!m.repository.empty()) {
-    root["Repository"] = m.repository;
-    Json::Value by_repo(Json::arrayValue);
-    by_repo.append("Mode");
-    by_repo.append("Repository");
-    dims.append(by_repo);
-  }
-  if (!m.function_name.empty()) {
-    root["FunctionName"] = m.function_name;
-    Json::Value by_function(Json::arrayValue);
-    by_function.append("Mode");
-    by_function.append("FunctionName");
-    dims.append(by_function);
-  }
+  // A dimension set [Mode, name], and the root member it names.
+  auto with_mode = [&](const char* name, const std::string& value) {
+    if (value.empty()) return;
+    root[name] = value;
+    Json::Value set(Json::arrayValue);
+    set.append("Mode");
+    set.append(name);
+    dims.append(set);
+  };
+  with_mode("Repository", m.repository);
+  with_mode("FunctionName", m.function_name);
   auto metric = [](const char* name, const char* unit) {
     Json::Value v(Json::objectValue);
     v["Name"] = name;
