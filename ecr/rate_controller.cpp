@@ -125,20 +125,15 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
   round_ok_ = round_throttled_ = 0;
   round_start_ = now;
   const auto pace = [&](double r) {
-    rate_ = std::max({kMinRate, r, kPeakShare * peak_goodput_ / (1.0 - std::min(floor_, kMaxFloor))});
+    rate_ = std::max({kMinRate, r, kPeakShare * peak_goodput_});
     rate_changed_ = now;
     next_send_ = std::max(next_send_, now);
   };
-  // Slow down to the attempts that carry what got through (over 1 - the floor: with random throttles learnt, pacing
-  // at the goodput itself would lose their fraction again at every step), remembering where we came from in case
-  // slowing turns out to cost goodput. What got through is counted over the last second, not this round alone: a
-  // round that drained a bucket's initial burst would otherwise overstate the cap.
+  // Slow down to what got through, remembering where we came from in case slowing turns out to cost goodput.
+  // What got through is counted over the last second, not this round alone: a round that drained a bucket's
+  // initial burst would otherwise overstate the cap.
   const auto start_test = [&](double through) {
-    if (mode_ != Mode::testing) {
-      prev_rate_ = rate_;
-      cap_seen_ = false;
-    }
-    step_rate_ = rate_;
+    if (mode_ != Mode::testing) prev_rate_ = rate_;
     prev_goodput_ = goodput;
     prev_attempts_ = attempts;
     prev_fraction_ = fraction;
@@ -147,7 +142,7 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
     // A round in which every reply was a throttle (a cap's bucket already empty, or random throttles on top of
     // it) measures no goodput at all, and pacing at that would leave the run at kMinRate with rounds seconds
     // long. Halve the attempt rate instead, and let the next round measure.
-    pace(ok == 0 ? attempts / 2 : through / (1.0 - std::min(floor_, kMaxFloor)));
+    pace(ok == 0 ? attempts / 2 : through);
   };
   while (!successes_.empty() && now - successes_.front() > kRateWindow) successes_.pop_front();
   const double window = std::clamp(duration<double>(now - first_send_).count(),
@@ -178,20 +173,16 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
       // A goodput from fewer successes than that (a first round that drained a bucket's burst in one latency)
       // says nothing about the rate, so it cannot show that slowing cost goodput.
       const bool comparable = prev_ok_ >= kRoundMinCalls;
-      // Slowing cut throttles and kept goodput: some of them were a cap's.
-      const bool kept_goodput = goodput_ratio >= (1.0 + rate_ratio) / 2;
-      if (kept_goodput && clearly_above(prev_fraction_, fraction, n)) cap_seen_ = true;
-      if (comparable && throttled && !kept_goodput && fraction >= prev_fraction_ - kMargin) {
-        // Slowing cost goodput: the throttles left do not depend on the rate. Their fraction is the floor from
-        // now on, and the rate goes back one step, or, when no step cut throttles (random throttles alone), to
-        // where the test began. After a cap was seen, going back there would run into it again.
+      if (comparable && throttled && goodput_ratio < (1.0 + rate_ratio) / 2 && fraction >= prev_fraction_ - kMargin) {
+        // Slowing cost goodput: the throttles do not depend on the rate. Their fraction is the floor from now
+        // on, and the rate goes back to where it was.
         floor_ = fraction;
-        rate_ = cap_seen_ ? step_rate_ : prev_rate_;
+        rate_ = prev_rate_;
         rate_changed_ = now;
-        mode_ = rate_ > 0 ? Mode::holding : Mode::unpaced;
+        mode_ = prev_rate_ > 0 ? Mode::holding : Mode::unpaced;
         clean_rounds_ = 0;
         probe_gain_ = kProbeGain;
-      } else if (throttled || !kept_goodput) {
+      } else if (throttled || goodput_ratio < (1.0 + rate_ratio) / 2) {
         // Still above the cap, or fewer throttles but less goodput (the last estimate held a burst): step down
         // again to what got through this round.
         start_test(goodput);

@@ -237,14 +237,13 @@ TEST(AtRandomThrottling, ThirtyPercentCostsLittleMoreThanItsRetries) {
 //
 // What is achievable: a random throttle here comes after the bucket spent its token (token_bucket runs first, as
 // localaws's FaultInjector::decide checks --tps before --throttle-rate, and as an AWS front end throttles at
-// admission), so the best goodput is cap x (1 - p) = 16 calls/s, reached by sending at the cap. Were random
-// throttles free of tokens, sending at cap / (1 - p) would deliver the whole cap.
+// admission), so the best goodput is cap x (1 - p) = 16 calls/s, reached by sending at the cap.
 //
-// Achieved (2026-12, simulated, 60 batches; 8 and 16 deleters, seeds 1-3): 5.0-9.9 s, i.e. 6.0-12 calls/s, 0.38-0.75
-// of the achievable (0.30-0.60 of the cap), against 4.9-10.3 s before pacing at goodput / (1 - floor) and stepping
-// back one step, not to unpaced, once a cap was seen. Not the issue's >= 90%: in rounds of 10-20 calls at these
-// rates the controller cannot tell a 20% random fraction from a cap's quickly, so it often holds at half the cap
-// and probes up slowly. This guards against the collapse and the regression, it is not the goal.
+// Achieved (2026-12, simulated, 60 batches; 8 and 16 deleters, seeds 1-3): 4.9-10.3 s, 0.36-0.77 of the achievable.
+// Pacing at goodput / (1 - floor) and stepping back one step once a cap was seen gave 5.0-9.9 s here but halved
+// the rate at a plain cap in one run of three against localaws (bench: 20 TPS burst 2, 6,000 images, 3.36 s ->
+// 6.27 s), so it was taken out. Not the issue's >= 90%: in rounds of 10-20 calls the controller cannot tell a 20%
+// random fraction from a cap's quickly. This guards against the collapse, it is not the goal.
 TEST(AtARateCapWithRandomThrottling, HoldsMostOfWhatTheCapLeavesAndNeverCollapses) {
   constexpr double kCap = 20.0, kBurst = 2.0, kRandom = 0.2;
   for (const int deleters : {8, 16}) {
@@ -256,8 +255,7 @@ TEST(AtARateCapWithRandomThrottling, HoldsMostOfWhatTheCapLeavesAndNeverCollapse
         print("20 TPS cap + 20% random", r);
         ASSERT_EQ(r.ok, batches);
         const double goodput = r.ok / std::chrono::duration<double>(r.elapsed).count();
-        const double achievable = kCap * (1 - kRandom);
-        EXPECT_GE(goodput, 0.37 * achievable) << deleters << " deleters, " << batches << " batches, seed " << seed;
+        EXPECT_GE(goodput, 0.25 * kCap) << deleters << " deleters, " << batches << " batches, seed " << seed;
       }
     }
   }

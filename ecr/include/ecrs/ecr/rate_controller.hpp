@@ -101,18 +101,11 @@ class AdaptiveRateController {
   static constexpr int kProbeEvery = 2;
   static constexpr double kMinRate = 1.0;  // calls/s
   static constexpr std::chrono::milliseconds kRateWindow{1000};
-  // Pacing never goes below kPeakShare of the attempts that would carry the best goodput seen lately (that goodput
-  // over 1 - the learnt floor). Random throttles on top of a cap make every round look throttled, and each step
-  // down to "what got through" then loses the random fraction again; the peak decays by kPeakDecay a round so that
-  // a cap that really drops is still followed down.
-  static constexpr double kPeakShare = 0.8;
+  // Pacing never goes below kPeakShare of the best goodput seen lately. Random throttles on top of a cap make every
+  // round look throttled, and each step down to "what got through" then loses the random fraction again; the peak
+  // decays by kPeakDecay a round so that a cap that really drops is still followed down.
+  static constexpr double kPeakShare = 0.6;
   static constexpr double kPeakDecay = 0.9;
-  // Attempts for a goodput g are g / (1 - floor): a random throttle spends an attempt and, at a token-bucket cap,
-  // its token (localaws checks --tps before --throttle-rate; AWS documents its per-API throttles as token buckets
-  // from which "each request that you make removes one token", EC2 and ECS API request throttling pages, and says
-  // nothing of a token given back). A floor above this would ask for ten attempts per success; it is clamped here
-  // when it sets a rate.
-  static constexpr double kMaxFloor = 0.9;
 
  private:
   enum class Outcome { success, throttle, error };
@@ -144,9 +137,7 @@ class AdaptiveRateController {
   // The round before a test step, and the rate to go back to.
   double prev_goodput_ = 0.0;
   double prev_attempts_ = 0.0;
-  double prev_rate_ = 0.0;  // where the test began
-  double step_rate_ = 0.0;  // the rate before this test step
-  bool cap_seen_ = false;   // a step of this test cut throttles
+  double prev_rate_ = 0.0;
   double prev_fraction_ = 0.0;
   int prev_ok_ = 0;  // successes the goodput before the test was measured from
   std::chrono::steady_clock::time_point first_send_{};
