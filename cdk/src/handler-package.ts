@@ -32,7 +32,8 @@ const APPLICATION_LOG_LEVELS: Record<LogLevel, lambda.ApplicationLogLevel> = {
 };
 
 // The runtime writes one embedded-metric record per invocation: namespace ecr-sweeper, metric Failures, dimension
-// Mode (the templates' Failures alarms read the same).
+// sets [Mode], [Mode, FunctionName] and [Mode, Repository]. The alarm reads [Mode, FunctionName], as the templates'
+// do: Mode alone would count every function of the mode in the account and region, other stacks' included.
 export const METRIC_NAMESPACE = 'ecr-sweeper';
 export type SweeperMode = 'custom-resource' | 'hook' | 'scheduled-cleanup' | 'create-on-push';
 
@@ -122,7 +123,7 @@ export class SweeperFunction extends Construct {
       metric: new cloudwatch.Metric({
         namespace: METRIC_NAMESPACE,
         metricName: 'Failures',
-        dimensionsMap: { Mode: options.mode },
+        dimensionsMap: { Mode: options.mode, FunctionName: this.function.functionName },
         statistic: cloudwatch.Stats.SUM,
         period: Duration.minutes(5),
       }),

@@ -29,7 +29,9 @@ function variables(t: Template): Record<string, unknown> {
 /** The Failures alarm every template carries: Sum(Failures) > 0 for the mode, missing data not breaching. */
 function expectFailuresAlarm(t: Template, mode: string): void {
   t.hasResourceProperties('AWS::CloudWatch::Alarm', {
-    Namespace: 'ecr-sweeper', MetricName: 'Failures', Dimensions: [{ Name: 'Mode', Value: mode }], Statistic: 'Sum',
+    Namespace: 'ecr-sweeper', MetricName: 'Failures', Statistic: 'Sum',
+    // Its own function's failures only: [Mode, FunctionName], a dimension set the runtime writes (CDK sorts by name).
+    Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('Function') } }, { Name: 'Mode', Value: mode }],
     Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching', EvaluationPeriods: 1,
   });
 }

@@ -99,7 +99,10 @@ describe('EmptyOnDelete', () => {
       Environment: { Variables: { ECRS_MAX_INVOCATIONS: '4', ECRS_LOG_LEVEL: 'info' } },
       LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO' },
     });
-    arm.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Failures', Dimensions: [{ Name: 'Mode', Value: 'custom-resource' }] });
+    arm.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Failures',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('Function') } }, { Name: 'Mode', Value: 'custom-resource' }],
+    });
     const x86 = stackWith((stack) => new EmptyOnDelete(stack, 'E', {
       repository: new ecr.Repository(stack, 'R'), assetDirectory, architecture: lambda.Architecture.X86_64,
     }));
