@@ -583,7 +583,8 @@ def ratio_rows(results):
             text = f"throttled run: {thr.get('outcome')}"
         cells.append(cell(thr, text))
     if thr_sc:
-        rows.append([f"{thr_sc['n']:,} images, 30% random throttling ÷ unthrottled (0 ms)", *cells, "≤ 3x"])
+        rows.append([f"{thr_sc['n']:,} images, 30% random throttling ÷ unthrottled (0 ms; ecr-sweeper: median of "
+                     f"{THROTTLE_REPEATS} runs each)", *cells, "≤ 3x"])
     cells = []
     tps_sc = None
     for h in peers:
@@ -770,6 +771,10 @@ def sizes(args):
 
 
 # --------------------------------------------------------------------------------------------------- main
+# ecr-sweeper's runs of the throttle scenarios (tens of milliseconds each) are repeated and the median kept.
+THROTTLE_REPEATS = 5
+
+
 def sc(kind, name, n, latency_ms, handlers, throttle=0.0, errors=0.0, tps=None):
     return {"kind": kind, "name": name, "n": n, "latency_ms": latency_ms, "throttle_rate": throttle,
             "error_rate": errors, "tps": tps, "handlers": handlers}
@@ -902,8 +907,17 @@ def main():
                     if spec["kind"] == "clean":
                         r = run_clean(args, spec["n"], spec["latency_ms"], spec["throttle_rate"])
                     else:
-                        r = run_one(args, specs[h], spec["n"], spec["latency_ms"], spec["throttle_rate"],
-                                    spec["error_rate"], spec["tps"])
+                        # Our throttle-scenario runs last tens of milliseconds, where one sample is mostly noise:
+                        # the median of THROTTLE_REPEATS (the peers' runs take seconds and run once).
+                        repeats = THROTTLE_REPEATS if spec["kind"] == "throttle" and h == "ecr-sweeper" else 1
+                        tries = [run_one(args, specs[h], spec["n"], spec["latency_ms"], spec["throttle_rate"],
+                                         spec["error_rate"], spec["tps"]) for _ in range(repeats)]
+                        timed_tries = sorted((t for t in tries if t.get("wall_s") is not None),
+                                             key=lambda t: t["wall_s"])
+                        r = timed_tries[len(timed_tries) // 2] if len(timed_tries) == len(tries) else \
+                            next(t for t in tries if t.get("wall_s") is None)
+                        if repeats > 1:
+                            r["wall_runs_s"] = [t.get("wall_s") for t in tries]
                 except (OSError, http.client.HTTPException, RuntimeError, ValueError) as e:
                     # One broken run is a row in the report, not the loss of the other runs.
                     r = {"outcome": f"harness error: {type(e).__name__}: {e}"}
