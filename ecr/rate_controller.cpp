@@ -265,8 +265,9 @@ milliseconds DeletePacing::expected_delete_time() const {
     std::lock_guard l(mu_);
     v = latencies_;
   }
-  // The executor records a latency just after reporting the success that ends the solo call: in between, the
-  // controller's own measure of that call stands in, so no call freed by it starts on the guess.
+  // The executor records only single-attempt latencies (before freeing the slot): a solo call answered after a
+  // retry records none, and the controller's own measure of it stands in, so no call freed by it starts on the
+  // guess.
   if (v.empty()) {
     const auto solo = controller_.solo_latency();
     if (!solo) return kMinCallTime;

@@ -14,6 +14,15 @@ Json::Value one(const char* k, Json::Value v) {
   f[k] = std::move(v);
   return f;
 }
+
+// arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER] -> NAME; empty when the ARN is not one.
+std::string function_name_of(std::string_view arn) {
+  constexpr std::string_view kMarker = ":function:";
+  const auto at = arn.find(kMarker);
+  if (at == std::string_view::npos) return {};
+  const auto name = arn.substr(at + kMarker.size());
+  return std::string(name.substr(0, name.find(':')));
+}
 }  // namespace
 
 RuntimeLoop::RuntimeLoop(RuntimeClient& client, CustomResourceFlow& flow, Logger& logger, Sleeper& sleeper,
@@ -58,17 +67,6 @@ RuntimeReply RuntimeLoop::dispatch(const Invocation& invocation, std::string& mo
     return {true, "InternalError", "internal error"};
   }
 }
-
-namespace {
-// arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER] -> NAME; empty when the ARN is not one.
-std::string function_name_of(std::string_view arn) {
-  constexpr std::string_view kMarker = ":function:";
-  const auto at = arn.find(kMarker);
-  if (at == std::string_view::npos) return {};
-  const auto name = arn.substr(at + kMarker.size());
-  return std::string(name.substr(0, name.find(':')));
-}
-}  // namespace
 
 int RuntimeLoop::run(const std::atomic<bool>* stop) {
   int failures = 0;
