@@ -1142,7 +1142,7 @@ bool EcrService::handle(const HttpRequest& req, const Responder& respond) {
   }
   EcrReply reply = serve(operation, input);
   if (reply.error_code.empty()) {
-    for (const auto& hook : faults_.hooks(operation)) hook(state_);
+    for (const auto& hook : faults_.hooks(operation)) hook(input, state_);
   }
   finish(std::move(reply));
   return true;

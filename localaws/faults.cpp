@@ -88,13 +88,17 @@ std::chrono::milliseconds FaultInjector::latency(const std::string& operation) c
 }
 
 void FaultInjector::on_call(std::string operation, std::function<void(EcrState&)> hook) {
+  on_call(std::move(operation), Hook([hook = std::move(hook)](const Json::Value&, EcrState& s) { hook(s); }));
+}
+
+void FaultInjector::on_call(std::string operation, Hook hook) {
   std::lock_guard lock(mu_);
   hooks_[std::move(operation)].push_back(std::move(hook));
 }
 
-std::vector<std::function<void(EcrState&)>> FaultInjector::hooks(const std::string& operation) const {
+std::vector<FaultInjector::Hook> FaultInjector::hooks(const std::string& operation) const {
   std::lock_guard lock(mu_);
-  std::vector<std::function<void(EcrState&)>> out;
+  std::vector<Hook> out;
   for (const auto& key : {operation, std::string("*")}) {
     if (auto it = hooks_.find(key); it != hooks_.end()) out.insert(out.end(), it->second.begin(), it->second.end());
   }

@@ -204,6 +204,10 @@ void LocalAws::deny(std::string operation) { impl_->faults.deny(std::move(operat
 void LocalAws::on_call(std::string operation, std::function<void(EcrState&)> hook) {
   impl_->faults.on_call(std::move(operation), std::move(hook));
 }
+
+void LocalAws::on_call(std::string operation, std::function<void(const Json::Value&, EcrState&)> hook) {
+  impl_->faults.on_call(std::move(operation), std::move(hook));
+}
 Json::Value LocalAws::metrics() const { return impl_->metrics.to_json(); }
 
 }  // namespace ecrs::localaws

@@ -61,8 +61,11 @@ class FaultInjector {
   bool denied(const std::string& operation) const;
   void set_latency(std::string operation, std::chrono::milliseconds latency);  // "*" = every ECR call
   std::chrono::milliseconds latency(const std::string& operation) const;
+  // A hook sees the call's input: a test can tell apart calls of one operation (a listing's filter, say).
+  using Hook = std::function<void(const Json::Value& input, EcrState&)>;
   void on_call(std::string operation, std::function<void(EcrState&)> hook);
-  std::vector<std::function<void(EcrState&)>> hooks(const std::string& operation) const;
+  void on_call(std::string operation, Hook hook);
+  std::vector<Hook> hooks(const std::string& operation) const;
 
  private:
   struct Bucket {
@@ -80,7 +83,7 @@ class FaultInjector {
   std::vector<std::string> denied_;
   std::map<std::string, Bucket> buckets_;
   std::map<std::string, std::chrono::milliseconds> latency_;
-  std::map<std::string, std::vector<std::function<void(EcrState&)>>> hooks_;
+  std::map<std::string, std::vector<Hook>> hooks_;
 };
 
 // Per-operation counts and concurrency. `calls` counts every call; `throttled` the ThrottlingException replies;

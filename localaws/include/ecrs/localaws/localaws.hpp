@@ -82,6 +82,7 @@ class LocalAws {
   // Called (on the serving thread, before the reply) after each successful call of `operation`: a test pushes
   // new images here to race a deletion, as a CI job would.
   void on_call(std::string operation, std::function<void(EcrState&)> hook);
+  void on_call(std::string operation, std::function<void(const Json::Value& input, EcrState&)> hook);
 
   // {"operations": {"ListImages": {"calls": N, "errors": N, "throttled": N}, ...},
   //  "max_concurrency": N, "in_flight": N}
