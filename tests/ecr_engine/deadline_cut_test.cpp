@@ -45,6 +45,10 @@ class SlowDeleteEcr final : public aws::Transport {
     Json::Value out(Json::objectValue);
     if (target.ends_with(".DescribeImages")) {
       out["imageDetails"] = Json::Value(Json::arrayValue);
+      // Every image here is untagged: a TAGGED listing finds none.
+      if ((*body)["filter"]["tagStatus"].asString() == "TAGGED") {
+        return aws::HttpResponse{200, {{"Content-Type", "application/x-amz-json-1.1"}}, to_compact_json(out)};
+      }
       for (const auto& d : images_) {
         Json::Value detail(Json::objectValue);
         detail["imageDigest"] = d;
