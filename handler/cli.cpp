@@ -46,7 +46,7 @@ struct EmptyArgs {
   std::string repository;
   std::string registry_id;
   bool dry_run = false;
-  int concurrency = 8;
+  int concurrency = ecr::kDefaultConcurrency;
 };
 
 // The engine counts listing pages by the operation that made them: a run that falls back from a denied

@@ -27,6 +27,15 @@ except ImportError:  # pragma: no cover - reported as a failure, not a skip
     sys.exit(1)
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
+EXECUTOR_HEADER = Path(__file__).resolve().parents[2] / "ecr" / "include" / "ecrs" / "ecr" / "executor.hpp"
+
+
+def handler_default_concurrency() -> str:
+    """The engine's own default, so a template's Concurrency default cannot drift from what the code does."""
+    m = re.search(r"kDefaultConcurrency\s*=\s*(\d+)\s*;", EXECUTOR_HEADER.read_text())
+    if not m:
+        raise SystemExit(f"FAIL: no kDefaultConcurrency in {EXECUTOR_HEADER}")
+    return m.group(1)
 # The templates issue 6 asks for; globbing finds later ones too, this only guards against a moved directory.
 EXPECTED_TEMPLATES = {"empty-on-delete.yaml", "nested-parent.yaml", "nested-child.yaml", "ci-test-stack.yaml", "sam.yaml",
                       "existing-repository.yaml"}
@@ -417,7 +426,8 @@ class Checker:
         self.check_env_parameter(where, env, "ECRS_MAX_INVOCATIONS",
                                  lambda vs: all(str(v).isdigit() and int(v) >= 1 for v in vs),
                                  "must be positive integers", default="4")
-        self.check_env_parameter(where, env, "ECRS_CONCURRENCY", lambda vs: True, "", default="8")
+        self.check_env_parameter(where, env, "ECRS_CONCURRENCY", lambda vs: True, "",
+                                 default=handler_default_concurrency())
         log_group = self.check_log_group(where, p)
         role_id = self.role_of(where, p)
         if role_id:

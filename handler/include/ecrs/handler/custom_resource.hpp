@@ -14,6 +14,7 @@
 #include "ecrs/cfn/continuation.hpp"
 #include "ecrs/cfn/properties.hpp"
 #include "ecrs/cfn/request.hpp"
+#include "ecrs/ecr/executor.hpp"
 #include "ecrs/cfn/response.hpp"
 #include "ecrs/common/log.hpp"
 #include "ecrs/common/system.hpp"
@@ -39,7 +40,7 @@ inline constexpr std::chrono::milliseconds kRuntimeReplyMargin{200};
 
 struct FlowConfig {
   int max_invocations = cfn::kDefaultMaxInvocations;  // ECRS_MAX_INVOCATIONS
-  int concurrency = 8;                                // ECRS_CONCURRENCY
+  int concurrency = ecr::kDefaultConcurrency;         // ECRS_CONCURRENCY
   std::optional<std::string> default_repository_name;  // ECR_REPOSITORY_NAME
   PutPolicy put_policy;
   std::chrono::milliseconds min_reserve = kMinDeadlineReserve;

@@ -21,6 +21,7 @@
 #include "ecrs/cfn/hook.hpp"
 #include "ecrs/common/log.hpp"
 #include "ecrs/common/result.hpp"
+#include "ecrs/ecr/executor.hpp"
 #include "ecrs/common/system.hpp"
 #include "ecrs/ecr/ecr_client.hpp"
 
@@ -71,7 +72,7 @@ class CloudFormationStackResolver final : public StackResourceResolver {
 std::optional<std::string> physical_id_from_describe_stack_resource(std::string_view xml);
 
 struct HookFlowConfig {
-  int concurrency = 8;  // ECRS_CONCURRENCY
+  int concurrency = ecr::kDefaultConcurrency;  // ECRS_CONCURRENCY
   int max_invocations = cfn::kMaxHookInvocations;
   int callback_delay_seconds = kHookCallbackDelaySeconds;
   std::chrono::milliseconds invocation_wait = cfn::kHookInvocationWait;
