@@ -474,6 +474,20 @@ bool Run::list_chains(bool describe, std::optional<Error>& list_error) {
   std::vector<bool> open(lanes_.size(), true);
   std::vector<PageEntry> entries;
   std::size_t running = lanes_.size(), ended = 0;
+  // However this returns (an exception from a callback included), the chains are stopped and let finish before
+  // they are joined: a chain waiting for room in the channel would otherwise never end.
+  struct Drain {
+    PageChannel& channel;
+    std::atomic<bool>& cancel;
+    std::size_t& running;
+    ~Drain() {
+      if (running == 0) return;
+      cancel = true;
+      while (running > 0) {
+        if (auto item = channel.pop_for(milliseconds(100)); item && !item->more) --running;
+      }
+    }
+  } drain{channel, cancel, running};
   bool fallback = false;
   while (running > 0) {
     auto item = channel.pop_for(progress_every_);
