@@ -137,8 +137,8 @@ struct ChainItem {
   bool more = false;
 };
 
-// The chains hand their pages to the lister through this, at most one waiting per chain: a chain sends its next
-// request as soon as its page is read (no thread hop on the chain), and memory stays a page or two per chain.
+// The chains hand their pages to the lister through this, at most as many waiting as there are chains: a chain
+// sends its next request as soon as its page is read (no thread hop on the chain), and memory stays a few pages.
 class PageChannel {
  public:
   explicit PageChannel(std::size_t capacity) : capacity_(std::max<std::size_t>(1, capacity)) {}
@@ -465,17 +465,10 @@ bool Run::list_chains(bool describe, std::optional<Error>& list_error) {
   PageChannel channel(lanes_.size());
   std::atomic<bool> cancel{false};
   std::vector<std::jthread> chains;
-  chains.reserve(lanes_.size());
-  for (std::size_t i = 0; i < lanes_.size(); ++i) {
-    chains.emplace_back([this, i, describe, status = lanes_[i].status, &channel, &cancel] {
-      run_chain(i, describe, status, channel, cancel);
-    });
-  }
-  std::vector<bool> open(lanes_.size(), true);
-  std::vector<PageEntry> entries;
-  std::size_t running = lanes_.size(), ended = 0;
-  // However this returns (an exception from a callback included), the chains are stopped and let finish before
-  // they are joined: a chain waiting for room in the channel would otherwise never end.
+  std::size_t running = 0, ended = 0;
+  // However this returns (an exception from a callback or from starting a thread included), the chains started
+  // are stopped and let finish before they are joined: a chain waiting for room in the channel would otherwise
+  // never end.
   struct Drain {
     PageChannel& channel;
     std::atomic<bool>& cancel;
@@ -488,9 +481,18 @@ bool Run::list_chains(bool describe, std::optional<Error>& list_error) {
       }
     }
   } drain{channel, cancel, running};
+  chains.reserve(lanes_.size());
+  for (std::size_t i = 0; i < lanes_.size(); ++i) {
+    chains.emplace_back([this, i, describe, status = lanes_[i].status, &channel, &cancel] {
+      run_chain(i, describe, status, channel, cancel);
+    });
+    ++running;
+  }
+  std::vector<bool> open(lanes_.size(), true);
+  std::vector<PageEntry> entries;
   bool fallback = false;
   while (running > 0) {
-    auto item = channel.pop_for(progress_every_);
+    auto item = channel.pop_for(std::max(progress_every_, milliseconds(1)));
     if (!item) {
       progress(false);
       continue;
@@ -530,9 +532,11 @@ bool Run::list_chains(bool describe, std::optional<Error>& list_error) {
         submit_pending_images(lane);
       } else {
         Lane& to = lanes_[static_cast<std::size_t>(other - open.begin())];
-        to.pending_gated = to.pending_gated || lane.gated || lane.pending_gated;
+        const bool gated = lane.gated || lane.pending_gated;
         for (auto& t : lane.pending) {
           to.pending.push_back(std::move(t));
+          // Per image: a full batch submitted midway clears the flag, and what follows it is still gated.
+          to.pending_gated = to.pending_gated || gated;
           if (to.pending.size() == kMaxBatchDeleteIds) submit_pending_images(to);
         }
         lane.pending.clear();
