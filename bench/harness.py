@@ -585,23 +585,7 @@ def ratio_rows(results):
     if thr_sc:
         rows.append([f"{thr_sc['n']:,} images, 30% random throttling ÷ unthrottled (0 ms; ecr-sweeper: median of "
                      f"{THROTTLE_REPEATS} runs each)", *cells, "≤ 3x"])
-    cells = []
-    tps_sc = None
-    for h in peers:
-        tps_sc, r = find_run(results, "tps", h)
-        text = None
-        if tps_sc and timed(r):
-            rate, burst = tps_sc["tps"]["BatchDeleteImage"]
-            ok_calls = r["calls"].get("BatchDeleteImage", 0) - r.get("throttled_calls", {}).get("BatchDeleteImage", 0)
-            achieved = ok_calls / r["wall_s"]
-            text = (f"{achieved:.1f}/s = {achieved / rate * 100:.0f}% of the cap; "
-                    f"{r.get('throttled_calls', {}).get('BatchDeleteImage', 0)} throttled"
-                    + ("" if r.get("outcome") == "emptied" else f"; {r.get('outcome')}"))
-        cells.append(cell(r, text))
-    if tps_sc:
-        rate, burst = tps_sc["tps"]["BatchDeleteImage"]
-        rows.append([f"{tps_sc['n']:,} images, BatchDeleteImage capped at {rate}/s burst {burst} "
-                     f"({tps_sc['latency_ms']} ms): accepted deletes/s over the whole run", *cells, "≥ 90% held"])
+    rows += tps_rows(results, peers, cell)
     cells = []
     for h in peers:
         _, small = find_run(results, "scale", h, n=1000, latency_ms=20)
@@ -629,6 +613,36 @@ def ratio_rows(results):
             text = f"throttled: {thr.get('outcome')}; unthrottled: {base.get('outcome')}"
         rows.append([f"`clean --apply`, {thr_sc['n']:,} images, 20% throttling ÷ unthrottled "
                      f"({thr_sc['latency_ms']} ms)", text, "no equivalent", "≤ 3x"])
+    return rows
+
+
+def tps_rows(results, peers, cell):
+    """The capped scenarios: a plain cap, judged against the cap, and the cap with random throttling on top,
+    judged against cap x (1 - p): a random throttle comes after the bucket spent its token (localaws checks --tps
+    before --throttle-rate, as AWS throttles at admission), so no client gets more successful calls than that."""
+    rows = []
+    for p, goal in ((0.0, "≥ 90% held"), (CAP_RANDOM_THROTTLE, "≥ 90% of cap × (1 − p) held")):
+        cells = []
+        tps_sc = None
+        for h in peers:
+            tps_sc, r = find_run(results, "tps", h, throttle_rate=p)
+            text = None
+            if tps_sc and timed(r):
+                rate, burst = tps_sc["tps"]["BatchDeleteImage"]
+                ok_calls = (r["calls"].get("BatchDeleteImage", 0)
+                            - r.get("throttled_calls", {}).get("BatchDeleteImage", 0))
+                achieved = ok_calls / r["wall_s"]
+                of = "the cap" if p == 0 else "cap × (1 − p)"
+                text = (f"{achieved:.1f}/s = {achieved / (rate * (1 - p)) * 100:.0f}% of {of}; "
+                        f"{r.get('throttled_calls', {}).get('BatchDeleteImage', 0)} throttled"
+                        + ("" if r.get("outcome") == "emptied" else f"; {r.get('outcome')}"))
+            cells.append(cell(r, text))
+        if tps_sc:
+            rate, burst = tps_sc["tps"]["BatchDeleteImage"]
+            what = (f"{tps_sc['n']:,} images, BatchDeleteImage capped at {rate}/s burst {burst}"
+                    + (f" plus {p:.0%} of every ECR call throttled at random" if p else "")
+                    + f" ({tps_sc['latency_ms']} ms): accepted deletes/s over the whole run")
+            rows.append([what, *cells, goal])
     return rows
 
 
@@ -773,6 +787,8 @@ def sizes(args):
 # --------------------------------------------------------------------------------------------------- main
 # ecr-sweeper's runs of the throttle scenarios (tens of milliseconds each) are repeated and the median kept.
 THROTTLE_REPEATS = 5
+# "cap + random": the tps scenario's cap with this fraction of calls throttled at random on top.
+CAP_RANDOM_THROTTLE = 0.2
 
 
 def sc(kind, name, n, latency_ms, handlers, throttle=0.0, errors=0.0, tps=None):
@@ -795,6 +811,8 @@ def scenarios(args):
             sc("throttle", f"{n / 1000:g}k/0ms/throttle30%", n, 0, both, throttle=0.3)]
     n = 2000 if small else 6000
     out.append(sc("tps", f"{n // 1000}k/20ms/tps20:2", n, 20, both, tps={"BatchDeleteImage": (20, 2)}))
+    out.append(sc("tps", f"{n // 1000}k/20ms/tps20:2+throttle{CAP_RANDOM_THROTTLE:.0%}", n, 20, both,
+                  throttle=CAP_RANDOM_THROTTLE, tps={"BatchDeleteImage": (20, 2)}))
     n = 500 if small else 2000
     out += [sc("clean", f"clean {n / 1000:g}k/20ms", n, 20, ["ecr-sweeper"]),
             sc("clean", f"clean {n / 1000:g}k/20ms/throttle20%", n, 20, ["ecr-sweeper"], throttle=0.2)]

@@ -19,6 +19,7 @@ AdaptiveRateController::Ticket& AdaptiveRateController::Ticket::operator=(Ticket
   if (this != &o) {
     if (owner_ != nullptr) owner_->on_error(*this);
     owner_ = o.owner_;
+    epoch_ = o.epoch_;
     sent = o.sent;
     o.owner_ = nullptr;
   }
@@ -32,9 +33,17 @@ AdaptiveRateController::Ticket::~Ticket() {
 AdaptiveRateController::AdaptiveRateController(int max_concurrency, const Clock& clock, Sleeper& sleeper)
     : clock_(&clock), sleeper_(&sleeper), max_(std::max(1, max_concurrency)) {}
 
-AdaptiveRateController::Ticket AdaptiveRateController::acquire() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return in_flight_ < (solo_ ? 1 : max_); });
+int AdaptiveRateController::slot_limit_locked() const {
+  if (solo_) return 1;
+  if (rate_ <= 0 || recent_latency_ <= std::chrono::steady_clock::duration::zero()) return max_;
+  // Paced, no more calls are out (in flight, or booked and waiting for their slot) than the rate keeps busy for
+  // kSlotLatencies round trips. More would only book slots ahead, and a booked slot keeps the rate it was booked
+  // at: with 16 deleters at 12 calls/s a new rate would reach the wire 1.3 s later.
+  const double busy = rate_ * duration<double>(recent_latency_).count() * kSlotLatencies;
+  return std::clamp(static_cast<int>(std::ceil(busy)) + 1, 1, max_);
+}
+
+AdaptiveRateController::Ticket AdaptiveRateController::book_locked() {
   ++in_flight_;
   const SteadyTime now = clock_->monotonic();
   if (!round_started_) {
@@ -55,15 +64,28 @@ AdaptiveRateController::Ticket AdaptiveRateController::acquire() {
     send = std::max(now, next_send_);
     next_send_ = send + duration_cast<std::chrono::steady_clock::duration>(duration<double>(1.0 / rate_));
   }
-  Ticket t(this, send);
+  return Ticket(this, send, epoch_);
+}
+
+AdaptiveRateController::Ticket AdaptiveRateController::acquire() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return in_flight_ < slot_limit_locked(); });
+  Ticket t = book_locked();
+  const SteadyTime now = clock_->monotonic();
   lock.unlock();
   // Slots are scheduled on an absolute timeline, so sleeping the floor in whole milliseconds keeps the average
   // rate even when the gap between calls is under a millisecond.
-  if (send > now) {
-    const auto wait = duration_cast<milliseconds>(send - now);
+  if (t.sent > now) {
+    const auto wait = duration_cast<milliseconds>(t.sent - now);
     if (wait.count() > 0) sleeper_->sleep_for(wait);
   }
   return t;
+}
+
+std::optional<AdaptiveRateController::Ticket> AdaptiveRateController::try_acquire() {
+  std::lock_guard lock(mu_);
+  if (in_flight_ >= slot_limit_locked()) return std::nullopt;
+  return book_locked();
 }
 
 void AdaptiveRateController::on_success(Ticket& t) { report(t, Outcome::success); }
@@ -79,13 +101,16 @@ void AdaptiveRateController::report(Ticket& t, Outcome o) {
   const SteadyTime now = clock_->monotonic();
   last_reply_ = now;
   if (o == Outcome::error) return;
+  latencies_[next_latency_] = now - t.sent;
+  next_latency_ = (next_latency_ + 1) % latencies_.size();
+  recent_latency_ = *std::max_element(latencies_.begin(), latencies_.end());
   if (solo_ && o == Outcome::success) {
     solo_ = false;
     solo_latency_ = now - t.sent;
   }
   // A call sent before the rate last changed tells about the old rate, not this round's: with many deleters
   // unpaced, the first test round would otherwise open with the flood's last throttles and pace at nothing.
-  const bool counts = t.sent >= rate_changed_;
+  const bool counts = t.epoch_ == epoch_;
   if (counts) (o == Outcome::success ? round_ok_ : round_throttled_) += 1;
   if (o == Outcome::success) {
     successes_.push_back(now);
@@ -112,6 +137,40 @@ bool AdaptiveRateController::clearly_above(double f, double floor, int n) const 
   return f > floor + std::max(kMargin, 2 * se);
 }
 
+// Two throttle fractions, k1 of n1 against k2 of n2: whether the first is below the second by more than kCapZ
+// standard errors of the difference (binomial proportions, each at least 0.02 for its variance).
+bool AdaptiveRateController::clearly_fewer(int k1, int n1, int k2, int n2) {
+  if (n1 <= 0 || n2 <= 0) return false;
+  const double f1 = static_cast<double>(k1) / n1;
+  const double f2 = static_cast<double>(k2) / n2;
+  const auto var = [](double f, int n) {
+    const double p = std::clamp(f, 0.02, 0.98);
+    return p * (1 - p) / n;
+  };
+  return f2 - f1 > std::max(kMargin, kCapZ * std::sqrt(var(f1, n1) + var(f2, n2)));
+}
+
+bool AdaptiveRateController::over_floor_locked(int throttled, int n) const {
+  if (throttled < 2 || !clearly_above(static_cast<double>(throttled) / n, floor_, n)) return false;
+  // With random throttling learnt, also against the floor's whole pool, whose own uncertainty counts too: a floor
+  // learnt from one test round of ten calls would otherwise flag every unlucky round as over the cap. Under
+  // kNoFloor, any throttles clearly above it are a cap's.
+  return floor_ < kNoFloor || floor_calls_ < kRoundMinCalls ||
+         clearly_fewer(static_cast<int>(std::lround(floor_throttled_)), static_cast<int>(std::lround(floor_calls_)),
+                       throttled, n);
+}
+
+void AdaptiveRateController::add_floor_sample_locked(int throttled, int n) {
+  floor_calls_ += n;
+  floor_throttled_ += throttled;
+  // A bounded pool: the evidence of the last kFloorCalls calls, so a floor that changes is followed.
+  if (floor_calls_ > kFloorCalls) {
+    floor_throttled_ *= kFloorCalls / floor_calls_;
+    floor_calls_ = kFloorCalls;
+  }
+  floor_ = floor_calls_ > 0 ? floor_throttled_ / floor_calls_ : 0.0;
+}
+
 void AdaptiveRateController::end_round_locked(SteadyTime now) {
   const int n = round_ok_ + round_throttled_;
   const double seconds = std::max(duration<double>(now - round_start_).count(), 1e-3);
@@ -121,19 +180,39 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
   const double attempts = n / seconds;
   const bool throttled = round_throttled_ >= 2 && clearly_above(fraction, floor_, n);
   const bool flood = is_flood(round_throttled_, n);
+  const int throttles = round_throttled_;
   first_round_ = false;
   round_ok_ = round_throttled_ = 0;
   round_start_ = now;
   const auto pace = [&](double r) {
     rate_ = std::max({kMinRate, r, kPeakShare * peak_goodput_});
-    rate_changed_ = now;
+    ++epoch_;
     next_send_ = std::max(next_send_, now);
+    cv_.notify_all();  // the slot limit follows the rate
   };
   // Slow down to what got through, remembering where we came from in case slowing turns out to cost goodput.
   // What got through is counted over the last second, not this round alone: a round that drained a bucket's
   // initial burst would otherwise overstate the cap.
   const auto start_test = [&](double through) {
-    if (mode_ != Mode::testing) prev_rate_ = rate_;
+    const bool was_sample = mode_ == Mode::testing && test_is_sample_;
+    if (mode_ != Mode::testing) {
+      prev_rate_ = rate_;
+      above_n_ = above_throttled_ = 0;
+      tested_n_ = tested_throttled_ = 0;
+    }
+    // The flagged rounds that led to the test, all sent faster than it: pooled, their throttles are what slowing
+    // down has to cut to show a cap. A test round that found throttles left joins the test rounds' pool instead:
+    // it may have been at the floor already, and the floor among the rounds above would hide the cap.
+    if (was_sample) {
+      tested_n_ += n;
+      tested_throttled_ += throttles;
+    } else {
+      above_n_ += n;
+      above_throttled_ += throttles;
+    }
+    // The best of the test rates: each was what got through just before, so the best is the nearest the cap.
+    best_through_ = mode_ == Mode::testing ? std::max(best_through_, through) : through;
+    test_is_sample_ = ok > 0;
     prev_goodput_ = goodput;
     prev_attempts_ = attempts;
     prev_fraction_ = fraction;
@@ -150,12 +229,14 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
   const double recent_goodput = static_cast<double>(successes_.size()) / window;
   // Not from the first round alone, which may be a bucket's burst arriving in one latency.
   if (now - first_send_ >= 2 * kRoundMin) peak_goodput_ = std::max(kPeakDecay * peak_goodput_, recent_goodput);
+  const double last_goodput = last_goodput_;
+  last_goodput_ = goodput;
   switch (mode_) {
     case Mode::unpaced:
       if (!throttled) {
         flagged_rounds_ = 0;
         // Learn the floor from clean rounds too, so one unlucky round does not keep a stale floor.
-        floor_ = 0.8 * floor_ + 0.2 * fraction;
+        add_floor_sample_locked(throttles, n);
       } else if (flood || ++flagged_rounds_ >= 2) {
         // Two rounds in a row: one alone is as likely a bucket's initial burst running out, or noise. A flood
         // in the run's first round (most of the first replies throttled: deleters starting far above a cap)
@@ -170,17 +251,42 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
       // of the two ratios is this round's goodput closer to?
       const double rate_ratio = attempts / prev_attempts_;
       const double goodput_ratio = prev_goodput_ > 0 ? goodput / prev_goodput_ : 1.0;
+      // Slowing to what got through cut throttles: the rounds before were above a cap. This one was sent at what
+      // got through, which is at most what the cap admits, so its throttles are random ones: the floor. What the
+      // cap admits is the attempts that carry that goodput, goodput / (1 - floor), so the hold rate is the test
+      // rate over (1 - floor): pacing at the goodput itself would lose the random fraction at every step.
+      if (test_is_sample_ &&
+          clearly_fewer(tested_throttled_ + throttles, tested_n_ + n, above_throttled_, above_n_)) {
+        // Under kNoFloor the test's throttles are a plain cap's timing (a test at what got through sits right at
+        // the cap, right after a flood emptied the bucket), not random ones: held as a floor, they would let
+        // every later round up to that much over the cap pass as at the floor.
+        const int tested = tested_n_ + n;
+        const int tested_throttled = tested_throttled_ + throttles;
+        add_floor_sample_locked(tested_throttled < kNoFloor * tested ? 0 : tested_throttled, tested);
+        // The test rates came from what got through in short windows, so the hold rate is a lower bound: probe
+        // up at once, round after round while probes stay clean (a probe over the cap measures it).
+        mode_ = Mode::probing;
+        starting_ = true;
+        flagged_rounds_ = clean_rounds_ = 0;
+        probe_gain_ = kProbeGain;
+        const double hold = std::max(rate_, best_through_) / (1.0 - std::min(floor_, kMaxFloor));
+        pace(hold * probe_gain_);
+        break;
+      }
       // A goodput from fewer successes than that (a first round that drained a bucket's burst in one latency)
       // says nothing about the rate, so it cannot show that slowing cost goodput.
       const bool comparable = prev_ok_ >= kRoundMinCalls;
       if (comparable && throttled && goodput_ratio < (1.0 + rate_ratio) / 2 && fraction >= prev_fraction_ - kMargin) {
         // Slowing cost goodput: the throttles do not depend on the rate. Their fraction is the floor from now
         // on, and the rate goes back to where it was.
-        floor_ = fraction;
-        rate_ = prev_rate_;
-        rate_changed_ = now;
+        const double before = std::min(floor_, kMaxFloor);
+        add_floor_sample_locked(throttles, n);
+        // A held rate was the attempts that carried the goodput under the floor learnt then.
+        rate_ = prev_rate_ * (1.0 - before) / (1.0 - std::min(floor_, kMaxFloor));
+        ++epoch_;
+        cv_.notify_all();
         mode_ = prev_rate_ > 0 ? Mode::holding : Mode::unpaced;
-        clean_rounds_ = 0;
+        flagged_rounds_ = clean_rounds_ = 0;
         probe_gain_ = kProbeGain;
       } else if (throttled || goodput_ratio < (1.0 + rate_ratio) / 2) {
         // Still above the cap, or fewer throttles but less goodput (the last estimate held a burst): step down
@@ -188,29 +294,55 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
         start_test(goodput);
       } else {
         mode_ = Mode::holding;
-        clean_rounds_ = 0;
+        flagged_rounds_ = clean_rounds_ = 0;
         probe_gain_ = kProbeGain;
       }
       break;
     }
     case Mode::holding:
-      if (throttled) {
-        start_test(std::min(goodput, recent_goodput));
-      } else if (++clean_rounds_ >= kProbeEvery) {
-        mode_ = Mode::probing;
-        pace(rate_ * probe_gain_);
+      if (over_floor_locked(throttles, n)) {
+        // Throttled above the floor at the hold rate: over the cap, whose admitted rate is what got through
+        // over (1 - floor). Step down to that, by at most kHoldStep (one round's goodput is a noisy measure). A
+        // test, which paces at the goodput itself (a step as deep as the floor), only when that would not slow
+        // down, or after kHoldFlags such rounds in a row, when the floor itself may have risen.
+        const double admitted = goodput / (1.0 - std::min(floor_, kMaxFloor));
+        if (++flagged_rounds_ >= kHoldFlags || kHoldGain * admitted >= rate_) {
+          flagged_rounds_ = 0;
+          start_test(std::min(goodput, recent_goodput));
+        } else {
+          pace(std::max(kHoldGain * admitted, kHoldStep * rate_));
+        }
+      } else {
+        flagged_rounds_ = 0;
+        if (++clean_rounds_ >= kProbeEvery) {
+          mode_ = Mode::probing;
+          pace(rate_ * probe_gain_);
+        }
       }
       break;
     case Mode::probing:
-      mode_ = Mode::holding;
-      clean_rounds_ = 0;
-      if (throttled) {
-        pace(rate_ / probe_gain_);
+      flagged_rounds_ = clean_rounds_ = 0;
+      // Sent faster by probe_gain_, a round under the cap gets that much more through; at the cap it gets no more
+      // (half the gain is the line, as BBR's startup ends when delivery stops growing). Only with little random
+      // throttling: at a floor of 20% a round's goodput varies by more than that.
+      if (over_floor_locked(throttles, n) ||
+          (starting_ && floor_ < kNoFloor && goodput < last_goodput * (1.0 + (probe_gain_ - 1.0) / 2))) {
+        // Over the cap: back a step, or to what the cap admitted in this round (goodput over (1 - floor)) when
+        // that is more. A probe paced above the cap measures it better than any round under it.
+        mode_ = Mode::holding;
+        starting_ = false;
+        const double admitted = goodput / (1.0 - std::min(floor_, kMaxFloor));
+        pace(std::min(rate_, std::max(rate_ / probe_gain_, kHoldGain * admitted)));
         probe_gain_ = kProbeGain;
       } else {
         // Clean at the higher rate: keep it, and probe further next time (a held rate far under the cap, say
-        // after a test in a starved round, comes back up in a few rounds).
+        // after a test in a starved round, comes back up in a few rounds); right after a test, at once.
         probe_gain_ = std::min(kMaxProbeGain, 1.0 + 2.0 * (probe_gain_ - 1.0));
+        if (starting_) {
+          pace(rate_ * probe_gain_);
+        } else {
+          mode_ = Mode::holding;
+        }
       }
       break;
   }

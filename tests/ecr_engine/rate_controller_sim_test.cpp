@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -80,7 +81,15 @@ SimResult simulate_on(SimClock& clock, AdaptiveRateController& c, int deleters, 
   std::vector<int> attempt(static_cast<std::size_t>(deleters), 0);
   std::vector<bool> outcome(static_cast<std::size_t>(deleters), false);
   int started = 0;
+  std::deque<int> waiting;  // deleters blocked in acquire(): no slot free
   SimResult r;
+  const auto try_start = [&](int d, Micros at) {
+    auto ticket = c.try_acquire();
+    if (!ticket) return false;
+    tickets[static_cast<std::size_t>(d)] = std::move(*ticket);
+    events.push({std::max(at, since_start(tickets[static_cast<std::size_t>(d)].sent)), order++, d, Kind::send});
+    return true;
+  };
   for (int d = 0; d < deleters && started < batches; ++d, ++started) events.push({start, order++, d, Kind::ready});
   while (!events.empty()) {
     const Event e = events.top();
@@ -88,11 +97,9 @@ SimResult simulate_on(SimClock& clock, AdaptiveRateController& c, int deleters, 
     clock.set(e.at);
     const auto i = static_cast<std::size_t>(e.deleter);
     switch (e.kind) {
-      case Kind::ready: {
-        tickets[i] = c.acquire();
-        events.push({std::max(e.at, since_start(tickets[i].sent)), order++, e.deleter, Kind::send});
+      case Kind::ready:
+        if (!try_start(e.deleter, e.at)) waiting.push_back(e.deleter);
         break;
-      }
       case Kind::send:
         outcome[i] = server(e.at);
         events.push({e.at + latency, order++, e.deleter, Kind::reply});
@@ -115,6 +122,8 @@ SimResult simulate_on(SimClock& clock, AdaptiveRateController& c, int deleters, 
           events.push({e.at + std::chrono::duration_cast<Micros>(wait), order++, e.deleter, Kind::ready});
         }
         if (r.paced_at < Micros{0} && c.mode() != AdaptiveRateController::Mode::unpaced) r.paced_at = e.at - start;
+        // A reply frees a slot, and may change the rate and with it the number of slots.
+        while (!waiting.empty() && try_start(waiting.front(), e.at)) waiting.pop_front();
         break;
     }
   }
@@ -232,22 +241,25 @@ TEST(AtRandomThrottling, ThirtyPercentCostsLittleMoreThanItsRetries) {
 
 // Both at once: a 20 calls/s cap (burst 2) and 20% of calls throttled at random on top. Random throttles do not
 // go away when sending slower, so a controller that reads every throttle as the cap steps its rate down round after
-// round: before the peak-goodput floor, a first test round of nothing but throttles paced at kMinRate, and 60
-// batches took 64-75 s (0.8 calls/s).
+// round (before the peak-goodput floor, 60 batches took 64-75 s at 0.8 calls/s).
 //
 // What is achievable: a random throttle here comes after the bucket spent its token (token_bucket runs first, as
 // localaws's FaultInjector::decide checks --tps before --throttle-rate, and as an AWS front end throttles at
-// admission), so the best goodput is cap x (1 - p) = 16 calls/s, reached by sending at the cap.
+// admission), so the best goodput is cap x (1 - p) = 16 calls/s, reached by sending at the cap or above it.
 //
-// Achieved (2026-12, simulated, 60 batches; 8 and 16 deleters, seeds 1-3): 4.9-10.3 s, 0.36-0.77 of the achievable.
-// Pacing at goodput / (1 - floor) and stepping back one step once a cap was seen gave 5.0-9.9 s here but halved
-// the rate at a plain cap in one run of three against localaws (bench: 20 TPS burst 2, 6,000 images, 3.36 s ->
-// 6.27 s), so it was taken out. Not the issue's >= 90%: in rounds of 10-20 calls the controller cannot tell a 20%
-// random fraction from a cap's quickly. This guards against the collapse, it is not the goal.
+// Achieved (2026-12-03, simulated; 8 and 16 deleters, seeds 1-3), share of cap x (1 - p):
+//   15 batches 0.60-1.00, 60 batches 0.83-0.91, 120 batches 0.83-0.97
+// (before the pooled floor, the two-sample test against the rounds before it and the slot limit: 60 batches
+// 0.36-0.77). Against localaws through the bootstrap (6,000 images, 20 ms, 14 runs): 35-112%, median 82%
+// (before, 7 runs: 37-104%, median 42%). Not the 90% in every run: the first estimate comes from a flood
+// that lasted one round trip, where one success in 100 ms reads as 10/s at a 20/s cap, and rounds of 10-20 calls
+// tell a 20% random fraction from a cap's only slowly, so a run can spend its 4 s under the cap. 15 batches (one
+// second) end inside that learning: they are held only to not collapsing; the longer runs to 80%.
 TEST(AtARateCapWithRandomThrottling, HoldsMostOfWhatTheCapLeavesAndNeverCollapses) {
   constexpr double kCap = 20.0, kBurst = 2.0, kRandom = 0.2;
+  constexpr double kAchievable = kCap * (1 - kRandom);
   for (const int deleters : {8, 16}) {
-    for (const int batches : {15, 60}) {
+    for (const int batches : {15, 60, 120}) {
       for (const std::uint64_t seed : {1u, 2u, 3u}) {
         auto bucket = token_bucket(kCap, kBurst);
         auto noise = random_throttles(kRandom, seed);
@@ -255,7 +267,8 @@ TEST(AtARateCapWithRandomThrottling, HoldsMostOfWhatTheCapLeavesAndNeverCollapse
         print("20 TPS cap + 20% random", r);
         ASSERT_EQ(r.ok, batches);
         const double goodput = r.ok / std::chrono::duration<double>(r.elapsed).count();
-        EXPECT_GE(goodput, 0.25 * kCap) << deleters << " deleters, " << batches << " batches, seed " << seed;
+        EXPECT_GE(goodput, (batches < 60 ? 0.5 : 0.8) * kAchievable)
+            << deleters << " deleters, " << batches << " batches, seed " << seed;
       }
     }
   }

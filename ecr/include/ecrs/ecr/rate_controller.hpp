@@ -2,6 +2,7 @@
 // How fast, and whether at all, a BatchDeleteImage is sent: the adaptive rate controller and the recent delete
 // latencies that gate a call on the time left. Both outlive one call of delete_images when the caller keeps a
 // DeletePacing (scheduled cleanup deletes in re-check windows and must not re-learn a cap in each).
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -32,12 +33,23 @@ inline constexpr std::size_t kLatencySamples = 64;
 // does the latter with successful calls as the delivery rate:
 //   - unpaced: calls go as fast as the deleters allow. Two rounds in a row (kRoundCalls completions, or kRoundMax)
 //     whose throttle fraction is clearly above the learnt random floor start a test;
-//   - testing: pace at the goodput (successful calls/s) just measured. Random throttles cut goodput in proportion
-//     to the send rate; a cap keeps it where it was. If goodput fell with the rate, the throttles are random:
-//     their fraction becomes the floor and the rate goes back. If it held, there is a cap: hold, or test again
-//     one step lower while throttles stay above the floor;
-//   - holding: pace at the cap; a throttled round starts a test; every kProbeEvery clean rounds probe higher,
-//     keeping the step when it stays clean (and probing further next time) and stepping back when it throttles.
+//   - testing: pace at the goodput (successful calls/s) just measured, which no cap throttles: successes are at
+//     most what a cap admits. If the test round's throttles are clearly fewer than the rounds' before it (a
+//     two-sample test over the pooled calls), there is a cap, and the test's throttles are the random floor
+//     (under kNoFloor, a plain cap's timing: none). The cap admits the attempts that carry the goodput,
+//     goodput / (1 - floor): pace there (pacing at the goodput itself would lose the random fraction at every
+//     step) and probe up at once, round after round, until a probe is throttled above the floor or, with little
+//     random throttling, stops raising the goodput. If goodput instead fell with the rate and the throttles
+//     stayed, they are random: pool them into the floor and go back;
+//   - holding: pace at that rate; every kProbeEvery rounds at the floor probe higher, keeping the step when it
+//     stays at the floor and stepping back (to what the probe's round admitted, when more) when it does not. A
+//     round above the floor steps down to what it admitted, by at most kHoldStep; kHoldFlags in a row, a test.
+// The floor is pooled over the last kFloorCalls calls of the rounds known to be under any cap (unpaced rounds at
+// the floor, test rounds), and paced rounds are judged against the pool with its own uncertainty: in runs of
+// 60-100 calls, rounds of 10-20 calls each cannot tell a 20% random fraction from a cap's alone. (Hold rounds are
+// not pooled: one a little over the cap passes as at the floor, raises it, and lets the next one further over.)
+// Paced, at most rate x kSlotLatencies round trips of calls are out (in flight or booked): a slot booked ahead
+// keeps the rate it was booked at, and 16 deleters at 12 calls/s would keep an old rate for 1.3 s.
 // "Clearly" is two standard errors of the round's throttle fraction (a binomial proportion), at least kMargin.
 // Thread-safe; acquire() blocks for a concurrency slot and the pacing schedule.
 class AdaptiveRateController {
@@ -47,7 +59,7 @@ class AdaptiveRateController {
   class Ticket {
    public:
     Ticket() = default;
-    Ticket(Ticket&& o) noexcept : owner_(o.owner_), sent(o.sent) { o.owner_ = nullptr; }
+    Ticket(Ticket&& o) noexcept : owner_(o.owner_), epoch_(o.epoch_), sent(o.sent) { o.owner_ = nullptr; }
     Ticket& operator=(Ticket&& o) noexcept;
     Ticket(const Ticket&) = delete;
     Ticket& operator=(const Ticket&) = delete;
@@ -55,8 +67,10 @@ class AdaptiveRateController {
 
    private:
     friend class AdaptiveRateController;
-    Ticket(AdaptiveRateController* owner, std::chrono::steady_clock::time_point t) : owner_(owner), sent(t) {}
+    Ticket(AdaptiveRateController* owner, std::chrono::steady_clock::time_point t, std::uint64_t epoch)
+        : owner_(owner), epoch_(epoch), sent(t) {}
     AdaptiveRateController* owner_ = nullptr;
+    std::uint64_t epoch_ = 0;  // the pacing the call was booked under
 
    public:
     std::chrono::steady_clock::time_point sent{};
@@ -68,6 +82,9 @@ class AdaptiveRateController {
 
   // Waits for a slot and for the pacing schedule, then returns the send time.
   Ticket acquire();
+  // acquire() for a caller that drives its own clock (the event simulation in the tests): no slot free, nullopt;
+  // else the ticket at once, and the caller sends at its `sent` time.
+  std::optional<Ticket> try_acquire();
   void on_success(Ticket& t);
   void on_throttle(Ticket& t);
   void on_error(Ticket& t);  // a non-throttle failure: frees the slot, counts in no round
@@ -100,6 +117,15 @@ class AdaptiveRateController {
   static constexpr double kProbeGain = 1.10;
   static constexpr int kProbeEvery = 2;
   static constexpr double kMinRate = 1.0;  // calls/s
+  static constexpr double kSlotLatencies = 2.0;  // round trips of calls out when paced, one spare slot more
+  static constexpr double kFloorCalls = 200.0;   // the floor's pool: enough for a 3-point standard error at 20%
+  static constexpr double kMaxFloor = 0.5;       // goodput / (1 - floor) at most doubles the rate
+  // Standard errors between a test's throttle fraction and the rounds' before it to conclude a cap. At 2, a test
+  // round of 32 calls that drew 12% at 30% random throttling (no cap) concluded one in simulation.
+  static constexpr double kCapZ = 2.5;
+  static constexpr double kNoFloor = 0.1;  // a floor under this is a plain cap's timing, not random throttling
+  static constexpr int kHoldFlags = 3;
+  static constexpr double kHoldStep = 0.8;
   static constexpr std::chrono::milliseconds kRateWindow{1000};
   // Pacing never goes below kPeakShare of the best goodput seen lately. Random throttles on top of a cap make every
   // round look throttled, and each step down to "what got through" then loses the random fraction again; the peak
@@ -110,9 +136,14 @@ class AdaptiveRateController {
  private:
   enum class Outcome { success, throttle, error };
   void report(Ticket& t, Outcome o);
+  int slot_limit_locked() const;
+  Ticket book_locked();
   void end_round_locked(std::chrono::steady_clock::time_point now);
   bool clearly_above(double f, double floor, int n) const;
   bool is_flood(int throttled, int n) const;
+  void add_floor_sample_locked(int throttled, int n);
+  static bool clearly_fewer(int k1, int n1, int k2, int n2);
+  bool over_floor_locked(int throttled, int n) const;
 
   const Clock* clock_;
   Sleeper* sleeper_;
@@ -120,13 +151,17 @@ class AdaptiveRateController {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   int in_flight_ = 0;
+  // The slowest of the last replies (send to reply): how long a slot stays taken.
+  std::array<std::chrono::steady_clock::duration, 16> latencies_{};
+  std::size_t next_latency_ = 0;
+  std::chrono::steady_clock::duration recent_latency_{};
   bool solo_ = false;
   std::optional<std::chrono::steady_clock::duration> solo_latency_;
   Mode mode_ = Mode::unpaced;
   double rate_ = 0.0;
   double floor_ = 0.0;
   std::chrono::steady_clock::time_point next_send_{};
-  std::chrono::steady_clock::time_point rate_changed_{};
+  std::uint64_t epoch_ = 0;  // bumped at every change of pacing
   bool first_round_ = true;
   // The current round.
   std::chrono::steady_clock::time_point round_start_{};
@@ -140,6 +175,17 @@ class AdaptiveRateController {
   double prev_rate_ = 0.0;
   double prev_fraction_ = 0.0;
   int prev_ok_ = 0;  // successes the goodput before the test was measured from
+  int above_n_ = 0;  // calls and throttles of the rounds that led to the test
+  int above_throttled_ = 0;
+  int tested_n_ = 0;  // calls and throttles of the test rounds so far (each paced at what got through)
+  int tested_throttled_ = 0;
+  bool test_is_sample_ = false;  // the test paces at a measured goodput, not at half the attempts
+  double best_through_ = 0.0;    // the highest test rate since the test began
+  bool starting_ = false;        // probing straight after a test found a cap, until a probe is throttled
+  double last_goodput_ = 0.0;    // the last round's
+  // The floor's evidence: calls and throttles of rounds no cap throttled, at most kFloorCalls.
+  double floor_calls_ = 0.0;
+  double floor_throttled_ = 0.0;
   std::chrono::steady_clock::time_point first_send_{};
   std::deque<std::chrono::steady_clock::time_point> successes_;  // the last kRateWindow
   double peak_goodput_ = 0.0;  // the best recent goodput, decaying by kPeakDecay a round
