@@ -115,6 +115,7 @@ class AdaptiveRateController {
   static constexpr double kHoldGain = 0.98;  // pace this far under the measured cap
   static constexpr double kMaxProbeGain = 2.0;
   static constexpr double kProbeGain = 1.10;
+  static constexpr int kStartSlots = 8;  // in flight until a round comes back clean
   static constexpr int kProbeEvery = 2;
   static constexpr double kMinRate = 1.0;  // calls/s
   static constexpr double kSlotLatencies = 2.0;  // round trips of calls out when paced, one spare slot more
@@ -123,7 +124,8 @@ class AdaptiveRateController {
   // Standard errors between a test's throttle fraction and the rounds' before it to conclude a cap. At 2, a test
   // round of 32 calls that drew 12% at 30% random throttling (no cap) concluded one in simulation.
   static constexpr double kCapZ = 2.5;
-  static constexpr double kNoFloor = 0.1;  // a floor under this is a plain cap's timing, not random throttling
+  static constexpr double kNoFloor = 0.1;
+  static constexpr double kFloorTrustCalls = 40.0;  // a pool this large says a floor under kNoFloor is that low  // a floor under this is a plain cap's timing, not random throttling
   static constexpr int kHoldFlags = 3;
   static constexpr double kHoldStep = 0.8;
   static constexpr std::chrono::milliseconds kRateWindow{1000};
@@ -163,6 +165,7 @@ class AdaptiveRateController {
   std::chrono::steady_clock::time_point next_send_{};
   std::uint64_t epoch_ = 0;  // bumped at every change of pacing
   bool first_round_ = true;
+  bool opened_ = false;  // every slot in use: an unpaced round came back clean
   // The current round.
   std::chrono::steady_clock::time_point round_start_{};
   bool round_started_ = false;
