@@ -123,6 +123,11 @@ void AdaptiveRateController::report(Ticket& t, Outcome o) {
   }
   const int n = round_ok_ + round_throttled_;
   const auto elapsed = now - round_start_;
+  // The first kFloodCalls replies are enough to rule out a flood: open every slot then, not a whole round later.
+  if (!opened_ && first_round_ && mode_ == Mode::unpaced && n >= kFloodCalls && !is_flood(round_throttled_, n)) {
+    opened_ = true;
+    cv_.notify_all();
+  }
   if (counts && ((n >= kRoundCalls && elapsed >= kRoundMin) || (n >= kRoundMinCalls && elapsed >= kRoundMax) ||
       // A flood of throttles is evidence enough without waiting for a whole round.
       (round_throttled_ >= kRoundCalls / 4 && elapsed >= kRoundMin / 2) ||

@@ -275,23 +275,24 @@ TEST(AtARateCapWithRandomThrottling, HoldsMostOfWhatTheCapLeavesAndNeverCollapse
 }
 
 // Sixteen deleters into a cap with a burst of 2 got one or two successes among 16 replies, and the test paced at
-// what got through started at half the cap or less (1 run in 4 against localaws). Half the slots are used until a
-// round comes back clean, then all of them.
-TEST(AdaptiveRateController, UsesHalfItsSlotsUntilARoundComesBackClean) {
+// what got through started at half the cap or less (1 run in 4 against localaws). Half the slots are used until the
+// first kFloodCalls replies show no flood, then all of them.
+TEST(AdaptiveRateController, UsesHalfItsSlotsUntilItsFirstRepliesShowNoFlood) {
   SimClock clock;
   AdaptiveRateController c(16, clock, clock);
   std::vector<AdaptiveRateController::Ticket> out;
   while (auto t = c.try_acquire()) out.push_back(std::move(*t));
   ASSERT_EQ(out.size(), static_cast<std::size_t>(AdaptiveRateController::kStartSlots));
-  // A clean round: kRoundCalls successes over kRoundMin.
-  for (int i = 0; i < AdaptiveRateController::kRoundCalls; ++i) {
-    clock.set(clock.at() + Micros(AdaptiveRateController::kRoundMin) / AdaptiveRateController::kRoundCalls + 1us);
+  clock.set(20ms);
+  for (int i = 0; i < AdaptiveRateController::kFloodCalls - 1; ++i) {
     c.on_success(out.back());
     out.pop_back();
-    auto t = c.try_acquire();
-    ASSERT_TRUE(t.has_value());
-    out.push_back(std::move(*t));
   }
+  // One reply short of the evidence: still half.
+  while (auto t = c.try_acquire()) out.push_back(std::move(*t));
+  EXPECT_EQ(out.size(), static_cast<std::size_t>(AdaptiveRateController::kStartSlots));
+  c.on_success(out.front());
+  out.erase(out.begin());
   while (auto t = c.try_acquire()) out.push_back(std::move(*t));
   EXPECT_EQ(out.size(), 16u);
   EXPECT_EQ(c.mode(), AdaptiveRateController::Mode::unpaced);
