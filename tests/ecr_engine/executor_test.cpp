@@ -161,6 +161,33 @@ std::uint64_t total_size(Harness& h, const std::string& repo) {
   return sum;
 }
 
+// Holds the first page of the tagged chain (`listing`: DescribeImages or ListImages) until `deletes` BatchDeleteImage
+// calls have answered, so the untagged chain's batches (an index's children) go before the indexes, whatever the
+// machine's speed. Bounded, so a regression fails the test's assertions instead of hanging it.
+struct TaggedListingHold {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::uint64_t deletes = 0;
+  bool tagged_listed = false;
+
+  TaggedListingHold(Harness& h, const std::string& listing, std::uint64_t until_deletes) {
+    h.server().on_call("BatchDeleteImage", [this](localaws::EcrState&) {
+      std::lock_guard l(mu);
+      ++deletes;
+      cv.notify_all();
+    });
+    h.server().on_call(listing, [this, until_deletes](const Json::Value& in, localaws::EcrState&) {
+      std::unique_lock l(mu);
+      if (in["filter"]["tagStatus"].asString() != "TAGGED" || std::exchange(tagged_listed, true)) return;
+      cv.wait_for(l, std::chrono::seconds(20), [&] { return deletes >= until_deletes; });
+    });
+  }
+  bool held() {
+    std::lock_guard l(mu);
+    return tagged_listed;
+  }
+};
+
 // bytes_deleted is the sum of the listed imageSizeInBytes of exactly what was deleted, children refused while
 // their index stood included once they go. The tagged listing's first page (every index is tagged here) waits
 // until the untagged chain's full batches are done, so the children go before their indexes and are refused at
@@ -177,29 +204,13 @@ TEST(EmptyRepository, SumsTheSizesOfWhatItDeletedIncludingRetriedChildren) {
   }
   ASSERT_GE(untagged, 100u);
   ASSERT_LT(untagged, 1000u);  // one untagged page, its full batches all before the tagged page answers
-  const std::uint64_t untagged_full_batches = untagged / 100;
-
-  std::mutex mu;
-  std::condition_variable cv;
-  std::uint64_t deletes = 0;
-  bool tagged_listed = false;
-  h.server().on_call("BatchDeleteImage", [&](localaws::EcrState&) {
-    std::lock_guard l(mu);
-    ++deletes;
-    cv.notify_all();
-  });
-  h.server().on_call("DescribeImages", [&](const Json::Value& in, localaws::EcrState&) {
-    std::unique_lock l(mu);
-    if (in["filter"]["tagStatus"].asString() != "TAGGED" || std::exchange(tagged_listed, true)) return;
-    // Bounded, so a regression fails the assertions below instead of hanging the test.
-    cv.wait_for(l, std::chrono::seconds(20), [&] { return deletes >= untagged_full_batches; });
-  });
+  TaggedListingHold hold(h, "DescribeImages", untagged / 100);
   const std::uint64_t expected = total_size(h, "multi");
   ASSERT_GT(expected, 0u);
   auto r = run(h, options_for("multi"));
   ASSERT_TRUE(r.has_value()) << r.error().describe();
   expect_emptied(h, "multi", *r, 1220, 2);
-  EXPECT_TRUE(tagged_listed);
+  EXPECT_TRUE(hold.held());
   EXPECT_GE(r->retries, 1u);  // the refused children went again
   EXPECT_EQ(r->bytes_deleted, expected);
 }
@@ -231,25 +242,11 @@ TEST(EmptyRepository, EmptiesWithListImagesAndBatchDeleteImageAlone) {
   h.seed_mixed("multi", 300);
   // The tagged listing (the indexes) answers once the untagged chain's full batches (the children among them) are
   // done, so children go first and are refused whatever the machine's speed.
-  const std::uint64_t untagged_full_batches = (40 * 3 + ceil_div(300, 3)) / 100;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::uint64_t deletes = 0;
-  bool tagged_listed = false;
-  h.server().on_call("BatchDeleteImage", [&](localaws::EcrState&) {
-    std::lock_guard l(mu);
-    ++deletes;
-    cv.notify_all();
-  });
-  h.server().on_call("ListImages", [&](const Json::Value& in, localaws::EcrState&) {
-    std::unique_lock l(mu);
-    if (in["filter"]["tagStatus"].asString() != "TAGGED" || std::exchange(tagged_listed, true)) return;
-    cv.wait_for(l, std::chrono::seconds(20), [&] { return deletes >= untagged_full_batches; });
-  });
+  TaggedListingHold hold(h, "ListImages", (40 * 3 + ceil_div(300, 3)) / 100);
   auto r = run(h, options_for("multi"));
   ASSERT_TRUE(r.has_value()) << r.error().describe();
   expect_emptied(h, "multi", *r, 460);
-  EXPECT_TRUE(tagged_listed);
+  EXPECT_TRUE(hold.held());
   EXPECT_FALSE(r->ordered_by_media_type);
   EXPECT_EQ(r->bytes_deleted, 0u);  // ListImages gives no sizes
   EXPECT_GT(r->retries, 0u);  // children refused while their index stood went again after it
