@@ -208,6 +208,8 @@ class Run {
   bool out_of_time() const {
     return deadline_passed() || (opts_.call_deadline && clock_.now() >= *opts_.call_deadline);
   }
+  // No more listing: a dry run deletes nothing, so only a real run's work deadline stops it.
+  bool out_of_work_time() const { return !opts_.dry_run && deadline_passed(); }
   std::optional<aws::CallOptions> call_options(aws::CallStats* stats, std::optional<int> max_attempts,
                                                milliseconds min_left = kMinCallTime) const;
 
@@ -386,7 +388,7 @@ void Run::run_chain(std::size_t lane, bool describe, std::optional<TagStatus> st
         return make_error("InternalError", e.what(), context(describe ? "DescribeImages" : "ListImages"));
       }
     }();
-    const bool more = page && page->next_token && !cancel && !stop_ && !(!opts_.dry_run && deadline_passed());
+    const bool more = page && page->next_token && !cancel && !stop_ && !out_of_work_time();
     if (more) token = page->next_token;
     channel.push(ChainItem{lane, std::move(page), more});
     if (!more) return;
@@ -429,7 +431,7 @@ Result<void> Run::decode_page(bool describe, const RawPage& raw, std::vector<Pag
 // deleter's fatal error or the repository gone) or `list_error`. `split`: a pass expected to find images.
 void Run::list_pass(std::optional<Error>& list_error, bool split) {
   if (stop_) return;
-  if (!opts_.dry_run && deadline_passed()) {
+  if (out_of_work_time()) {
     deadline_hit_ = true;
     return;
   }
@@ -558,9 +560,8 @@ bool Run::list_chains(bool describe, std::optional<Error>& list_error) {
 void Run::feed(std::vector<PageEntry>& entries, Lane& lane, bool distinct) {
   std::vector<Target> page_images;
   for (auto& e : entries) {
-    if (e.digest.empty()) continue;
     // ListImages gives one entry per tag, and a caller's list may repeat a digest: each digest goes once.
-    if (!distinct && !seen_.insert(e.digest)) continue;
+    if (e.digest.empty() || (!distinct && !seen_.insert(e.digest))) continue;
     ++listed_;
     if (opts_.dry_run) {
       std::lock_guard l(report_mu_);

@@ -35,7 +35,7 @@ AdaptiveRateController::AdaptiveRateController(int max_concurrency, const Clock&
 
 int AdaptiveRateController::slot_limit_locked() const {
   if (solo_) return 1;
-  // Half the deleters until a round comes back clean: 16 at once into a cap with a burst of 2 is one or two
+  // Half the deleters until the first replies show no flood: 16 at once into a cap with a burst of 2 is one or two
   // successes among 16 replies, and a test paced at what got through then starts at half the cap or less (in 1 of
   // 4 runs against localaws at 20 calls/s: 53% of the cap held over 6,000 images, against 99-100% from 8).
   if (!opened_ && rate_ <= 0) return std::min(max_, kStartSlots);
@@ -125,8 +125,7 @@ void AdaptiveRateController::report(Ticket& t, Outcome o) {
   const auto elapsed = now - round_start_;
   // The first kFloodCalls replies are enough to rule out a flood: open every slot then, not a whole round later.
   if (!opened_ && first_round_ && mode_ == Mode::unpaced && n >= kFloodCalls && !is_flood(round_throttled_, n)) {
-    opened_ = true;
-    cv_.notify_all();
+    open_slots_locked();
   }
   if (counts && ((n >= kRoundCalls && elapsed >= kRoundMin) || (n >= kRoundMinCalls && elapsed >= kRoundMax) ||
       // A flood of throttles is evidence enough without waiting for a whole round.
@@ -134,6 +133,11 @@ void AdaptiveRateController::report(Ticket& t, Outcome o) {
       (mode_ == Mode::unpaced && is_flood(round_throttled_, n)))) {
     end_round_locked(now);
   }
+}
+
+void AdaptiveRateController::open_slots_locked() {
+  opened_ = true;
+  cv_.notify_all();
 }
 
 bool AdaptiveRateController::is_flood(int throttled, int n) const {
@@ -245,8 +249,7 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
   switch (mode_) {
     case Mode::unpaced:
       if (!throttled) {
-        opened_ = true;
-        cv_.notify_all();
+        open_slots_locked();
         flagged_rounds_ = 0;
         // Learn the floor from clean rounds too, so one unlucky round does not keep a stale floor.
         add_floor_sample_locked(throttles, n);
@@ -299,7 +302,7 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
         ++epoch_;
         cv_.notify_all();
         mode_ = prev_rate_ > 0 ? Mode::holding : Mode::unpaced;
-        opened_ = true;  // random throttles: more deleters only carry more retries, at the same fraction
+        open_slots_locked();  // random throttles: more deleters only carry more retries, at the same fraction
         flagged_rounds_ = clean_rounds_ = 0;
         probe_gain_ = kProbeGain;
       } else if (throttled || goodput_ratio < (1.0 + rate_ratio) / 2) {

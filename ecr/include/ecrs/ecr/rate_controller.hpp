@@ -115,7 +115,7 @@ class AdaptiveRateController {
   static constexpr double kHoldGain = 0.98;  // pace this far under the measured cap
   static constexpr double kMaxProbeGain = 2.0;
   static constexpr double kProbeGain = 1.10;
-  static constexpr int kStartSlots = 8;  // in flight until a round comes back clean
+  static constexpr int kStartSlots = 8;  // in flight until the first replies show no flood
   static constexpr int kProbeEvery = 2;
   static constexpr double kMinRate = 1.0;  // calls/s
   static constexpr double kSlotLatencies = 2.0;  // round trips of calls out when paced, one spare slot more
@@ -143,6 +143,7 @@ class AdaptiveRateController {
   void end_round_locked(std::chrono::steady_clock::time_point now);
   bool clearly_above(double f, double floor, int n) const;
   bool is_flood(int throttled, int n) const;
+  void open_slots_locked();
   void add_floor_sample_locked(int throttled, int n);
   static bool clearly_fewer(int k1, int n1, int k2, int n2);
   bool over_floor_locked(int throttled, int n) const;
@@ -165,7 +166,7 @@ class AdaptiveRateController {
   std::chrono::steady_clock::time_point next_send_{};
   std::uint64_t epoch_ = 0;  // bumped at every change of pacing
   bool first_round_ = true;
-  bool opened_ = false;  // every slot in use: an unpaced round came back clean
+  bool opened_ = false;  // every slot usable: no flood in the first replies, or the throttles proved random
   // The current round.
   std::chrono::steady_clock::time_point round_start_{};
   bool round_started_ = false;
