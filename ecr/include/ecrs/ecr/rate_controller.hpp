@@ -124,8 +124,11 @@ class AdaptiveRateController {
   // Standard errors between a test's throttle fraction and the rounds' before it to conclude a cap. At 2, a test
   // round of 32 calls that drew 12% at 30% random throttling (no cap) concluded one in simulation.
   static constexpr double kCapZ = 2.5;
-  static constexpr double kNoFloor = 0.1;
-  static constexpr double kFloorTrustCalls = 40.0;  // a pool this large says a floor under kNoFloor is that low  // a floor under this is a plain cap's timing, not random throttling
+  static constexpr double kNoFloor = 0.1;  // a floor under this is a plain cap's timing, not random throttling
+  static constexpr double kFloorTrustCalls = 40.0;  // a pool this large says a floor under kNoFloor is that low
+  // A test whose rounds show fewer throttles than the rounds before it, but not clearly, goes on at its rate until
+  // it has this many calls.
+  static constexpr int kTestCalls = 48;
   static constexpr int kHoldFlags = 3;
   static constexpr double kHoldStep = 0.8;
   static constexpr std::chrono::milliseconds kRateWindow{1000};
