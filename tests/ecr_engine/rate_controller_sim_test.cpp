@@ -257,15 +257,16 @@ TEST(AtRandomThrottling, ThirtyPercentCostsLittleMoreThanItsRetries) {
 // localaws's FaultInjector::decide checks --tps before --throttle-rate, and as an AWS front end throttles at
 // admission), so the best goodput is cap x (1 - p) = 16 calls/s, reached by sending at the cap or above it.
 //
-// Achieved (simulated, 8 and 16 deleters, seeds 1-20 each), share of cap x (1 - p), min / median:
-//   15 batches 0.48 / 1.06-1.08, 60 batches 0.71 / 0.92-0.93, 120 batches 0.82 / 0.97
-// Before a test that read fewer throttles than the rounds before it went on at its rate (it stepped down to what
-// got through, round after round), before rounds stopped ending at their eighth throttle, and with a 1 s cap on the
-// retry wait: 15 batches 0.38, 60 batches 0.66 / 0.88-0.92, 120 batches 0.77 / 0.93-0.94. What remains is the
-// start: the first estimate comes from a flood that lasted one round trip, where one success in 100 ms reads as
-// 10/s at a 20/s cap, and rounds of 10-20 calls tell a 20% random fraction from a cap's only slowly, so a run can
-// spend a second or two of its 4 s under the cap. 15 batches (one second) end inside that learning: they are held
-// only to not collapsing.
+// Achieved (simulated, 8 and 16 deleters, seeds 1-100 each), share of cap x (1 - p), worst / median:
+//   15 batches 0.43 / 1.09-1.12, 60 batches 0.71 / 0.99, 120 batches 0.81 / 0.98
+// Before three changes (a test that read fewer throttles than the rounds before it stepped down to what got
+// through, round after round, instead of going on at its rate; rounds ended at their eighth throttle; a probe that
+// got no more through than the test ended the startup probing even when the floor came from a test of 11 calls,
+// which held runs at 10-11 calls/s): 60 batches 0.57 / 0.99, 120 batches 0.65 / 0.98. What remains is the start:
+// the first estimate comes from a flood that lasted one round trip, where one success in 100 ms reads as 10/s at a
+// 20/s cap, and rounds of 10-20 calls tell a 20% random fraction from a cap's only slowly, so a run can spend a
+// second or two of its 4 s under the cap. 15 batches (one second) end inside that learning: they are held only to
+// not collapsing.
 TEST(AtARateCapWithRandomThrottling, HoldsMostOfWhatTheCapLeavesAndNeverCollapses) {
   constexpr double kCap = 20.0, kBurst = 2.0, kRandom = 0.2;
   constexpr double kAchievable = kCap * (1 - kRandom);
@@ -275,9 +276,9 @@ TEST(AtARateCapWithRandomThrottling, HoldsMostOfWhatTheCapLeavesAndNeverCollapse
     double median;
   };
   for (const int deleters : {8, 16}) {
-    for (const Goal goal : {Goal{15, 0.45, 0.9}, Goal{60, 0.7, 0.9}, Goal{120, 0.8, 0.9}}) {
+    for (const Goal goal : {Goal{15, 0.4, 0.9}, Goal{60, 0.7, 0.9}, Goal{120, 0.8, 0.9}}) {
       std::vector<double> shares;
-      for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+      for (std::uint64_t seed = 1; seed <= 100; ++seed) {
         auto bucket = token_bucket(kCap, kBurst);
         auto noise = random_throttles(kRandom, seed);
         const SimResult r =
@@ -286,7 +287,7 @@ TEST(AtARateCapWithRandomThrottling, HoldsMostOfWhatTheCapLeavesAndNeverCollapse
         shares.push_back(r.ok / std::chrono::duration<double>(r.elapsed).count() / kAchievable);
       }
       std::sort(shares.begin(), shares.end());
-      const double median = (shares[9] + shares[10]) / 2;
+      const double median = (shares[49] + shares[50]) / 2;
       std::printf("[ sim ] 20 TPS cap + 20%% random, %d deleters, %d batches: worst %.2f, median %.2f\n", deleters,
                   goal.batches, shares.front(), median);
       EXPECT_GE(shares.front(), goal.worst) << deleters << " deleters, " << goal.batches << " batches";

@@ -126,6 +126,9 @@ class AdaptiveRateController {
   static constexpr double kCapZ = 2.5;
   static constexpr double kNoFloor = 0.1;  // a floor under this is a plain cap's timing, not random throttling
   static constexpr double kFloorTrustCalls = 40.0;  // a pool this large says a floor under kNoFloor is that low
+  // A pool this large, with a floor under kNoFloor, lets a probe that got no more through end the startup probing:
+  // at 20% random throttling, 20 calls show at most one throttle 6% of the time.
+  static constexpr double kPlateauTrustCalls = 20.0;
   // A test whose rounds show fewer throttles than the rounds before it, but not clearly, goes on at its rate until
   // it has this many calls.
   static constexpr int kTestCalls = 48;
