@@ -358,11 +358,11 @@ auto Run::read(Call&& call, std::uint64_t EmptyReport::*counter) -> decltype(cal
 // subject, so indexes go first with no refusal round, and no seen-set is needed (ListImages': 8 bytes a digest,
 // +1.9 MB peak RSS at 100,000). The price is a heavier page, ~390 bytes an entry against ~100. Our side of it is
 // small since the decode is streaming and overlaps the next request (0.43 ms to find nextToken, 0.5 ms to decode,
-// against 5.8 ms for jsoncpp's tree; bench/micro_bench). Measured side by side at 20 ms per call against localaws
-// (bench/README.md, "Listing"): 10k 2.56x T_lb against 2.25x with ListImages, 100k 3.0-3.5x against 2.0-2.3x,
-// nearly all of the gap in localaws building the larger reply (14-20 ms a page against 8-10 ms, dry run at 0 ms),
-// which is being made cheaper; real ECR's page costs are not known to us. Re-measure then: if a DescribeImages page
-// still costs more than 1.3x a ListImages page of the same entries, ListImages first is the better default.
+// against 5.8 ms for jsoncpp's tree; bench/micro_bench). Measured side by side at 20 ms per call against localaws,
+// two chains a pass, ListImages forced by denying DescribeImages (bench/harness.py --ab, 3 runs each): 10k 1.34x
+// T_lb against 1.33x, 100k 1.01x against 0.89x, peak RSS at 100k 19.2 MB against 21.3 MB. The time gap is localaws
+// building the larger reply; real ECR's page costs are not known to us. ListImages first would cost the memory
+// goal (growth from 1k to 100k <= 4 MB) and the sizes, for at most an eighth of the time at 100k.
 Result<RawPage> Run::fetch_page(bool describe, std::optional<TagStatus> status,
                                 const std::optional<std::string>& token) {
   if (describe) {
