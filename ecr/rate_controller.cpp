@@ -268,17 +268,17 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
       // of the two ratios is this round's goodput closer to?
       const double rate_ratio = attempts / prev_attempts_;
       const double goodput_ratio = prev_goodput_ > 0 ? goodput / prev_goodput_ : 1.0;
+      // The test rounds so far, this one included.
+      const int tested = tested_n_ + n;
+      const int tested_throttled = tested_throttled_ + throttles;
       // Slowing to what got through cut throttles: the rounds before were above a cap. This one was sent at what
       // got through, which is at most what the cap admits, so its throttles are random ones: the floor. What the
       // cap admits is the attempts that carry that goodput, goodput / (1 - floor), so the hold rate is the test
       // rate over (1 - floor): pacing at the goodput itself would lose the random fraction at every step.
-      if (test_is_sample_ &&
-          clearly_fewer(tested_throttled_ + throttles, tested_n_ + n, above_throttled_, above_n_)) {
+      if (test_is_sample_ && clearly_fewer(tested_throttled, tested, above_throttled_, above_n_)) {
         // Under kNoFloor the test's throttles are a plain cap's timing (a test at what got through sits right at
         // the cap, right after a flood emptied the bucket), not random ones: held as a floor, they would let
         // every later round up to that much over the cap pass as at the floor.
-        const int tested = tested_n_ + n;
-        const int tested_throttled = tested_throttled_ + throttles;
         add_floor_sample_locked(tested_throttled < kNoFloor * tested ? 0 : tested_throttled, tested);
         // The test rates came from what got through in short windows, so the hold rate is a lower bound: probe
         // up at once, round after round while probes stay clean (a probe over the cap measures it).
@@ -294,8 +294,6 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
       // this one. Stepping down to this round's goodput instead would lose the random fraction again (at a 20/s cap
       // with 20% random throttling, tests went 20 -> 10.7 -> 7.7 calls/s, then read the throttles as random and
       // flooded the cap again); kTestCalls bounds the wait before the evidence decides.
-      const int tested = tested_n_ + n;
-      const int tested_throttled = tested_throttled_ + throttles;
       if (test_is_sample_ && tested < kTestCalls && above_n_ > 0 &&
           static_cast<double>(tested_throttled) / tested <
               static_cast<double>(above_throttled_) / above_n_ - kMargin) {

@@ -40,14 +40,14 @@ inline constexpr std::size_t kLatencySamples = 64;
 //     goodput / (1 - floor): pace there (pacing at the goodput itself would lose the random fraction at every
 //     step) and probe up at once, round after round, until a probe is throttled above the floor or, with little
 //     random throttling, stops raising the goodput. If goodput instead fell with the rate and the throttles
-//     stayed, they are random: pool them into the floor and go back;
+//     stayed, they are random: pool them into the floor and go back. Fewer throttles than before, but not clearly,
+//     is another test round at the same rate, up to kTestCalls calls;
 //   - holding: pace at that rate; every kProbeEvery rounds at the floor probe higher, keeping the step when it
 //     stays at the floor and stepping back (to what the probe's round admitted, when more) when it does not. A
 //     round above the floor steps down to what it admitted, by at most kHoldStep; kHoldFlags in a row, a test.
-// The floor is pooled over the last kFloorCalls calls of the rounds known to be under any cap (unpaced rounds at
-// the floor, test rounds), and paced rounds are judged against the pool with its own uncertainty: in runs of
-// 60-100 calls, rounds of 10-20 calls each cannot tell a 20% random fraction from a cap's alone. (Hold rounds are
-// not pooled: one a little over the cap passes as at the floor, raises it, and lets the next one further over.)
+// The floor is pooled over the last kFloorCalls calls of the rounds judged under any cap (unpaced and hold rounds
+// at the floor, test rounds), and paced rounds are judged against the pool with its own uncertainty: in runs of
+// 60-100 calls, rounds of 10-20 calls each cannot tell a 20% random fraction from a cap's alone.
 // Paced, at most rate x kSlotLatencies round trips of calls are out (in flight or booked): a slot booked ahead
 // keeps the rate it was booked at, and 16 deleters at 12 calls/s would keep an old rate for 1.3 s.
 // "Clearly" is two standard errors of the round's throttle fraction (a binomial proportion), at least kMargin.
