@@ -359,6 +359,16 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
       // localaws held 10-11 calls/s for the rest of their 8 s, under a 20/s cap).
       const bool plateau = starting_ && floor_ < kNoFloor && floor_calls_ >= kPlateauTrustCalls &&
                            goodput < last_goodput * (1.0 + (probe_gain_ - 1.0) / 2);
+      // Sent faster and got clearly less through: a cap cannot do that (over a cap, goodput stays at what the cap
+      // admits, at least what the slower round got), random throttles can. Judged as over the cap, an unlucky
+      // round (5 of 10 throttled at 20% random, against a floor learnt from a test of 11 calls) ended the startup
+      // probing at half the cap, where hold-mode probes climb 10% every few seconds. Probe again at this rate.
+      const bool got_less = goodput < kProbeLuck * last_goodput;
+      if (!plateau && got_less && rate_ > prev_probe_rate_) {
+        prev_probe_rate_ = rate_;
+        break;
+      }
+      prev_probe_rate_ = 0.0;
       if (over_floor_locked(throttles, n) || plateau) {
         // Over the cap: back a step, or to what the cap admitted in this round (goodput over (1 - floor)) when
         // that is more. A probe paced above the cap measures it better than any round under it.

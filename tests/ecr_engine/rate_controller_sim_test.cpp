@@ -326,5 +326,39 @@ TEST(AdaptiveRateController, UsesHalfItsSlotsUntilItsFirstRepliesShowNoFlood) {
   EXPECT_EQ(c.mode(), AdaptiveRateController::Mode::unpaced);
 }
 
+// Traced against localaws (20/s cap, burst 2, 20% random): a flood got one success, so the test paced at 10/s and
+// drew 1 throttle in 11 (a floor of 0); the first probe, at 11/s, drew 5 in 10 by chance and was taken as over the
+// cap, which held the run at 10-11/s for 8 s. Sent faster, it got half as much through: a cap cannot do that, so
+// the probe is repeated at its rate instead of ending the climb.
+TEST(AdaptiveRateController, AProbeThatGotLessThroughBySendingFasterIsRepeatedNotTakenForTheCap) {
+  SimClock clock;
+  AdaptiveRateController c(16, clock, clock);
+  using Mode = AdaptiveRateController::Mode;
+  std::vector<AdaptiveRateController::Ticket> flood;
+  while (auto t = c.try_acquire()) flood.push_back(std::move(*t));
+  clock.set(27ms);
+  for (std::size_t i = 0; i < flood.size(); ++i) i == 0 ? c.on_success(flood[i]) : c.on_throttle(flood[i]);
+  ASSERT_EQ(c.mode(), Mode::testing);
+  // One call at a time, each answered 20 ms after its paced send time, for one round: at these rates a round is
+  // kRoundMax long, and it began at the last reply.
+  const auto round = [&](const std::function<bool(int)>& ok) {
+    const Micros start = clock.at();
+    for (int i = 0; clock.at() - start < AdaptiveRateController::kRoundMax; ++i) {
+      auto t = c.try_acquire();
+      ASSERT_TRUE(t.has_value());
+      clock.set(since_start(t->sent) + 20ms);
+      ok(i) ? c.on_success(*t) : c.on_throttle(*t);
+    }
+  };
+  round([](int i) { return i != 3; });  // the test: 1 throttle in 11
+  ASSERT_EQ(c.mode(), Mode::probing);
+  const double probe = c.rate();
+  round([](int i) { return i % 2 == 0; });  // the unlucky probe: every other call throttled
+  EXPECT_EQ(c.mode(), Mode::probing);
+  EXPECT_GE(c.rate(), probe);
+  round([](int i) { return i != 5; });  // the same rate again, at the floor: the climb goes on
+  EXPECT_GT(c.rate(), probe);
+}
+
 }  // namespace
 }  // namespace ecrs::ecr

@@ -132,6 +132,9 @@ class AdaptiveRateController {
   // A test whose rounds show fewer throttles than the rounds before it, but not clearly, goes on at its rate until
   // it has this many calls.
   static constexpr int kTestCalls = 48;
+  // A probe round whose goodput is under this share of the round's before it got less through by sending faster:
+  // more than two standard deviations of a 10-call round's goodput at 20% random throttling.
+  static constexpr double kProbeLuck = 0.75;
   static constexpr int kHoldFlags = 3;
   static constexpr double kHoldStep = 0.8;
   static constexpr std::chrono::milliseconds kRateWindow{1000};
@@ -193,6 +196,7 @@ class AdaptiveRateController {
   double best_through_ = 0.0;    // the highest test rate since the test began
   bool starting_ = false;        // probing straight after a test found a cap, until a probe is throttled
   double last_goodput_ = 0.0;    // the last round's
+  double prev_probe_rate_ = 0.0;  // a probe at this rate got less through than the round before: not repeated
   // The floor's evidence: calls and throttles of rounds no cap throttled, at most kFloorCalls.
   double floor_calls_ = 0.0;
   double floor_throttled_ = 0.0;
