@@ -285,7 +285,11 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
         mode_ = Mode::probing;
         starting_ = true;
         flagged_rounds_ = clean_rounds_ = 0;
-        probe_gain_ = kProbeGain;
+        // A test paced at a flood's single success measured nothing: one success in the window's kRoundMin floor
+        // reads as 10 calls/s whatever the cap is. Climbing from there in steps of 10%, 20%, 40% took 3-4 s of
+        // 1-s rounds against localaws (20/s cap, 20% random), as long as a 6,000-image run; the first step is
+        // large instead, and a probe over the cap measures it.
+        probe_gain_ = prev_ok_ <= 1 ? kBlindProbeGain : kProbeGain;
         const double hold = std::max(rate_, best_through_) / (1.0 - std::min(floor_, kMaxFloor));
         pace(hold * probe_gain_);
         break;
@@ -362,9 +366,10 @@ void AdaptiveRateController::end_round_locked(SteadyTime now) {
       // Sent faster and got clearly less through: a cap cannot do that (over a cap, goodput stays at what the cap
       // admits, at least what the slower round got), random throttles can. Judged as over the cap, an unlucky
       // round (5 of 10 throttled at 20% random, against a floor learnt from a test of 11 calls) ended the startup
-      // probing at half the cap, where hold-mode probes climb 10% every few seconds. Probe again at this rate.
+      // probing at half the cap, where hold-mode probes climb 10% every few seconds. Nor is it the plateau the line
+      // above looks for, which is no more through, not clearly less. Probe again at this rate.
       const bool got_less = goodput < kProbeLuck * last_goodput;
-      if (!plateau && got_less && rate_ > prev_probe_rate_) {
+      if (got_less && rate_ > prev_probe_rate_) {
         prev_probe_rate_ = rate_;
         break;
       }

@@ -29,7 +29,8 @@ EmptyOptions options_for(const std::string& repo) {
 }
 
 // What every successful emptying must show.
-// `index_batches`: short batches that put a page's indexes first, at most one per listing page.
+// `index_batches`: short batches beyond ceil(digests / 100): those that put a page's indexes first (at most one per
+// listing page), or those of passes that a repository pushed to during the run needs.
 void expect_emptied(Harness& h, const std::string& repo, const EmptyReport& r, std::uint64_t digests,
                     std::uint64_t index_batches = 0) {
   EXPECT_TRUE(r.complete);
@@ -431,7 +432,11 @@ TEST(EmptyRepository, DeletesImagesPushedDuringTheDeletion) {
   auto r = run(h, options_for("web"));
   ASSERT_TRUE(r.has_value()) << r.error().describe();
   EXPECT_EQ(pushed, 150);
-  expect_emptied(h, "web", *r, 450);
+  // Each pass ends in at most one short batch, and a burst answered while a pass is still listing lands partly in
+  // that pass and partly in the next: up to three passes after the first can each add a short batch (under load,
+  // 1 run in 30 made 6 calls for 450 digests).
+  constexpr std::uint64_t kLatePassShortBatches = 3;
+  expect_emptied(h, "web", *r, 450, kLatePassShortBatches);
   // The first pass, a pass for the late pushes, the empty listing.
   EXPECT_GE(h.calls("ListImages") + h.calls("DescribeImages"), 3u);
 }

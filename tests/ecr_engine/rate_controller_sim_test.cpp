@@ -326,10 +326,10 @@ TEST(AdaptiveRateController, UsesHalfItsSlotsUntilItsFirstRepliesShowNoFlood) {
   EXPECT_EQ(c.mode(), AdaptiveRateController::Mode::unpaced);
 }
 
-// Traced against localaws (20/s cap, burst 2, 20% random): a flood got one success, so the test paced at 10/s and
-// drew 1 throttle in 11 (a floor of 0); the first probe, at 11/s, drew 5 in 10 by chance and was taken as over the
-// cap, which held the run at 10-11/s for 8 s. Sent faster, it got half as much through: a cap cannot do that, so
-// the probe is repeated at its rate instead of ending the climb.
+// Traced against localaws (20/s cap, burst 2, 20% random): a test drew 1 throttle in 11 (a floor of 0); the first
+// probe, 10% faster, drew 5 in 10 by chance and was taken as over the cap, which held the run at half the cap for
+// 8 s. Sent faster, it got half as much through: a cap cannot do that, so the probe is repeated at its rate instead
+// of ending the climb. (The flood here gets two successes: after one, the first probe is kBlindProbeGain faster.)
 TEST(AdaptiveRateController, AProbeThatGotLessThroughBySendingFasterIsRepeatedNotTakenForTheCap) {
   SimClock clock;
   AdaptiveRateController c(16, clock, clock);
@@ -337,7 +337,7 @@ TEST(AdaptiveRateController, AProbeThatGotLessThroughBySendingFasterIsRepeatedNo
   std::vector<AdaptiveRateController::Ticket> flood;
   while (auto t = c.try_acquire()) flood.push_back(std::move(*t));
   clock.set(27ms);
-  for (std::size_t i = 0; i < flood.size(); ++i) i == 0 ? c.on_success(flood[i]) : c.on_throttle(flood[i]);
+  for (std::size_t i = 0; i < flood.size(); ++i) i < 2 ? c.on_success(flood[i]) : c.on_throttle(flood[i]);
   ASSERT_EQ(c.mode(), Mode::testing);
   // One call at a time, each answered 20 ms after its paced send time, for one round: at these rates a round is
   // kRoundMax long, and it began at the last reply.
@@ -358,6 +358,36 @@ TEST(AdaptiveRateController, AProbeThatGotLessThroughBySendingFasterIsRepeatedNo
   EXPECT_GE(c.rate(), probe);
   round([](int i) { return i != 5; });  // the same rate again, at the floor: the climb goes on
   EXPECT_GT(c.rate(), probe);
+}
+
+// One success among a flood's replies reads as 10 calls/s (one in the window's 100-ms floor) whatever the cap, and
+// a climb from there in 10%, 20%, 40% steps of 1-s rounds took most of a 6,000-image run against localaws. After a
+// test paced at such a guess confirms a cap, the first probe is kBlindProbeGain faster; after a flood with two
+// successes, the usual kProbeGain.
+TEST(AdaptiveRateController, AfterAFloodWithOneSuccessTheFirstProbeIsALargeStep) {
+  for (const int flood_ok : {1, 2}) {
+    SimClock clock;
+    AdaptiveRateController c(16, clock, clock);
+    std::vector<AdaptiveRateController::Ticket> flood;
+    while (auto t = c.try_acquire()) flood.push_back(std::move(*t));
+    clock.set(27ms);
+    for (std::size_t i = 0; i < flood.size(); ++i) {
+      i < static_cast<std::size_t>(flood_ok) ? c.on_success(flood[i]) : c.on_throttle(flood[i]);
+    }
+    ASSERT_EQ(c.mode(), AdaptiveRateController::Mode::testing);
+    const double test_rate = c.rate();
+    // The test round, clean: a cap, and a floor of 0.
+    const Micros start = clock.at();
+    while (clock.at() - start < AdaptiveRateController::kRoundMax) {
+      auto t = c.try_acquire();
+      ASSERT_TRUE(t.has_value());
+      clock.set(since_start(t->sent) + 20ms);
+      c.on_success(*t);
+    }
+    ASSERT_EQ(c.mode(), AdaptiveRateController::Mode::probing) << flood_ok;
+    const double gain = flood_ok == 1 ? AdaptiveRateController::kBlindProbeGain : AdaptiveRateController::kProbeGain;
+    EXPECT_NEAR(c.rate(), test_rate * gain, 0.01) << flood_ok;
+  }
 }
 
 }  // namespace

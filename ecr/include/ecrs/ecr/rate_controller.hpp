@@ -115,6 +115,7 @@ class AdaptiveRateController {
   static constexpr double kHoldGain = 0.98;  // pace this far under the measured cap
   static constexpr double kMaxProbeGain = 2.0;
   static constexpr double kProbeGain = 1.10;
+  static constexpr double kBlindProbeGain = 1.8;  // the first probe after a test paced at one success
   static constexpr int kStartSlots = 8;  // in flight until the first replies show no flood
   static constexpr int kProbeEvery = 2;
   static constexpr double kMinRate = 1.0;  // calls/s
