@@ -8,6 +8,7 @@
 // that by parsing a reply and writing it again with jsoncpp.
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -94,10 +95,24 @@ class JsonText {
     if (need_comma_) out_ += ',';
   }
 
+  // Eight bytes at a time until one may need escaping: a 1,000-image DescribeImages page is ~390 KB of strings,
+  // and the byte loop alone took a third of localaws's time serving it (perf), under the state lock.
+  static bool needs_escape(std::uint64_t w) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+    auto has_zero = [](std::uint64_t v) { return ((v - kOnes) & ~v & kHigh) != 0; };
+    const bool below_space = ((w - kOnes * 0x20) & ~w & kHigh) != 0;  // some byte < 0x20 (or a false alarm)
+    return below_space || has_zero(w ^ (kOnes * '"')) || has_zero(w ^ (kOnes * '\\'));
+  }
+
   void quoted(std::string_view s) {
     out_ += '"';
     std::size_t run = 0;  // start of the bytes not yet copied
-    for (std::size_t i = 0; i < s.size(); ++i) {
+    std::size_t i = 0;
+    for (std::uint64_t w; i + 8 <= s.size(); i += 8) {
+      std::memcpy(&w, s.data() + i, 8);
+      if (needs_escape(w)) break;
+    }
+    for (; i < s.size(); ++i) {
       const auto c = static_cast<unsigned char>(s[i]);
       if (c >= 0x20 && c != '"' && c != '\\') continue;
       out_.append(s.data() + run, i - run);
