@@ -13,6 +13,7 @@
 
 #include "ecrs/aws/retry.hpp"
 #include "ecrs/common/log.hpp"
+#include "ecrs/sigv4/signer.hpp"
 
 namespace ecrs::aws {
 namespace {
@@ -28,6 +29,16 @@ void global_init_once() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
+
+}  // namespace
+
+void prepare_first_call() {
+  global_init_once();
+  // HMAC and SHA-256 both: OpenSSL fetches each algorithm from the provider on its first use.
+  (void)sigv4::hmac_sha256("key", sigv4::sha256_hex(""));
+}
+
+namespace {
 
 struct Sink {
   HttpResponse* response;

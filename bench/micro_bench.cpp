@@ -235,6 +235,19 @@ void BM_FindNextTokenDescribeImagesPage1000(benchmark::State& state) {
 }
 BENCHMARK(BM_FindNextTokenDescribeImagesPage1000);
 
+// What a listing chain runs before sending the next page's request: the token read from the page's end.
+void BM_TrailingNextTokenDescribeImagesPage1000(benchmark::State& state) {
+  const std::string body = describe_images_page();
+  if (!ecr::trailing_next_token(body)) state.SkipWithError("the page's nextToken is not read from its end");
+  AllocationCounter allocs;
+  for (auto _ : state) {
+    auto t = ecr::trailing_next_token(body);
+    benchmark::DoNotOptimize(t);
+  }
+  allocs.report(state);
+}
+BENCHMARK(BM_TrailingNextTokenDescribeImagesPage1000);
+
 void BM_StreamDecodeDescribeImagesPage1000(benchmark::State& state) {
   const std::string body = describe_images_page();
   std::vector<std::string> digests;

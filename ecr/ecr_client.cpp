@@ -495,6 +495,37 @@ Result<std::optional<std::string>> find_next_token(std::string_view body) {
   });
 }
 
+std::optional<std::optional<std::string>> trailing_next_token(std::string_view body) {
+  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  std::size_t p = body.size();
+  auto skip_ws = [&] {
+    while (p > 0 && ws(body[p - 1])) --p;
+  };
+  auto take = [&](char c) {
+    skip_ws();
+    if (p == 0 || body[p - 1] != c) return false;
+    --p;
+    return true;
+  };
+  if (!take('}') || !take('"')) return std::nullopt;
+  const std::size_t close = p;
+  const std::size_t open = close == 0 ? std::string_view::npos : body.rfind('"', close - 1);
+  if (open == std::string_view::npos) return std::nullopt;
+  const std::string_view token = body.substr(open + 1, close - open - 1);
+  // A backslash is an escape to decode, or the quote found is an escaped one inside a longer string.
+  auto plain = [](char c) { return c != '\\' && static_cast<unsigned char>(c) >= 0x20; };
+  if (!std::all_of(token.begin(), token.end(), plain)) return std::nullopt;
+  p = open;
+  if (!take(':') || !take('"')) return std::nullopt;
+  constexpr std::string_view kName = "\"nextToken";
+  if (p < kName.size() || body.substr(p - kName.size(), kName.size()) != kName) return std::nullopt;
+  p -= kName.size();
+  // The name's opening quote: a `,` or `{` before it, not a `\` (an escaped quote inside another string).
+  if (!(take(',') || take('{'))) return std::nullopt;
+  if (token.empty()) return std::optional<std::string>{};
+  return std::optional<std::string>(std::string(token));
+}
+
 Result<std::optional<std::string>> decode_list_images(std::string_view body,
                                                       const std::function<void(ImageId&)>& on_image_id) {
   constexpr std::string_view op = "ListImages";
@@ -698,6 +729,10 @@ Result<RawPage> EcrClient::call_page(std::string_view operation, const Json::Val
   }
   RawPage page;
   page.body = res->body.empty() ? std::string("{}") : std::move(res->body);
+  if (auto trailing = trailing_next_token(page.body)) {
+    page.next_token = std::move(*trailing);
+    return page;
+  }
   auto token = find_next_token(page.body);
   if (!token) {
     Error e = std::move(token).error();

@@ -188,11 +188,6 @@ class Run {
         last_progress_(started_),
         progress_every_(progress_every(options, clock)) {
     seen_.clear();
-    if (!opts_.dry_run) {
-      const int n = std::clamp(opts_.max_concurrency, 1, kMaxWorkers);
-      workers_.reserve(static_cast<std::size_t>(n));
-      for (int i = 0; i < n; ++i) workers_.emplace_back([this] { worker(); });
-    }
   }
   ~Run() { stop_workers(); }
   Run(const Run&) = delete;
@@ -246,6 +241,7 @@ class Run {
   void delete_batch(const Batch& batch);
   void note_fatal(Error e);
   void record_failure(const ImageFailure& f);
+  void start_workers();
   void stop_workers();
 
   void progress(bool force);
@@ -353,16 +349,16 @@ auto Run::read(Call&& call, std::uint64_t EmptyReport::*counter) -> decltype(cal
 }
 
 // DescribeImages first, ListImages only when it fails. DescribeImages gives one entry per digest (ListImages one per
-// tag: a repository with three tags an image needs three times the pages, and the page chain is the critical
-// path), each image's size (EmptyReport::bytes_deleted, the records' BytesReclaimed) and its media type and
-// subject, so indexes go first with no refusal round, and no seen-set is needed (ListImages': 8 bytes a digest,
-// +1.9 MB peak RSS at 100,000). The price is a heavier page, ~390 bytes an entry against ~100. Our side of it is
-// small since the decode is streaming and overlaps the next request (0.43 ms to find nextToken, 0.5 ms to decode,
-// against 5.8 ms for jsoncpp's tree; bench/micro_bench). Measured side by side at 20 ms per call against localaws,
-// two chains a pass, ListImages forced by denying DescribeImages (bench/harness.py --ab, 3 runs each): 10k 1.34x
-// T_lb against 1.33x, 100k 1.01x against 0.89x, peak RSS at 100k 19.2 MB against 21.3 MB. The time gap is localaws
-// building the larger reply; real ECR's page costs are not known to us. ListImages first would cost the memory
-// goal (growth from 1k to 100k <= 4 MB) and the sizes, for at most an eighth of the time at 100k.
+// tag: a repository with three tags an image needs three times the pages, and the page chain is the critical path),
+// each image's size (EmptyReport::bytes_deleted, the records' BytesReclaimed) and its media type and subject, so
+// indexes go first with no refusal round, and no seen-set is needed (ListImages': 8 bytes a digest, +1.9 MB peak RSS at
+// 100,000). The price is a heavier page, ~390 bytes an entry against ~100. Our side of it is small since the decode is
+// streaming and overlaps the next request (nextToken read from the page's end in 0.4 us, where scanning for it took 0.5
+// ms; 0.5 ms to decode, against 5.8 ms for jsoncpp's tree; bench/micro_bench). Measured side by side at 20 ms per call
+// against localaws, two chains a pass, ListImages forced by denying DescribeImages (bench/harness.py --ab, 3 runs
+// each): 10k 1.34x T_lb against 1.33x, 100k 1.01x against 0.89x, peak RSS at 100k 19.2 MB against 21.3 MB. The time gap
+// is localaws building the larger reply; real ECR's page costs are not known to us. ListImages first would cost the
+// memory goal (growth from 1k to 100k <= 4 MB) and the sizes, for at most an eighth of the time at 100k.
 Result<RawPage> Run::fetch_page(bool describe, std::optional<TagStatus> status,
                                 const std::optional<std::string>& token) {
   if (describe) {
@@ -408,6 +404,14 @@ bool Run::describe_fallback(const Error& e) {
   return true;
 }
 
+// The chain followed the token read from the page's end (trailing_next_token); only the decode, which checks the
+// whole text, can tell that was the top-level member. In valid JSON they cannot differ (a repeated member: the scan
+// keeps the last, as the end does), so this guards trailing_next_token itself: a wrong token fails the run.
+Error token_mismatch(std::string_view op) {
+  return make_error("InvalidResponse",
+                    std::string(op) + " reply: the nextToken at its end is not the one the whole reply decodes to");
+}
+
 Result<void> Run::decode_page(bool describe, const RawPage& raw, std::vector<PageEntry>& entries) {
   entries.clear();
   if (describe) {
@@ -417,6 +421,7 @@ Result<void> Run::decode_page(bool describe, const RawPage& raw, std::vector<Pag
       entries.push_back(PageEntry{std::move(d.image_digest), size, first});
     });
     if (!r) return r.error();
+    if (*r != raw.next_token) return token_mismatch("DescribeImages");
     std::lock_guard l(report_mu_);
     report_.ordered_by_media_type = true;
     return {};
@@ -424,6 +429,7 @@ Result<void> Run::decode_page(bool describe, const RawPage& raw, std::vector<Pag
   auto r = decode_list_images(raw.body,
                               [&](ImageId& id) { entries.push_back(PageEntry{std::move(id.image_digest), 0, false}); });
   if (!r) return r.error();
+  if (*r != raw.next_token) return token_mismatch("ListImages");
   return {};
 }
 
@@ -490,6 +496,7 @@ bool Run::list_chains(bool describe, std::optional<Error>& list_error) {
     });
     ++running;
   }
+  start_workers();
   std::vector<bool> open(lanes_.size(), true);
   std::vector<PageEntry> entries;
   bool fallback = false;
@@ -596,6 +603,7 @@ void Run::submit_pending_images(Lane& lane) {
 }
 
 void Run::submit(Batch batch) {
+  start_workers();
   std::unique_lock l(q_mu_);
   while (queue_.size() >= kMaxQueuedBatches) {
     idle_cv_.wait_for(l, progress_every_, [&] { return queue_.size() < kMaxQueuedBatches; });
@@ -838,6 +846,16 @@ void Run::delete_batch(const Batch& batch) {
       configured_policy = true;
     }
   }
+}
+
+// Not in the constructor: 16 threads take 2.4-3.3 ms to start on a 2-core VM (bench harness, traced), time the
+// first listing call would wait for. Started right after the listing chains, they are up long before the first
+// page is back; submit() starts them too, for a batch queued with no listing before it. Never after stop_workers().
+void Run::start_workers() {
+  if (opts_.dry_run || !workers_.empty() || closing_) return;
+  const int n = std::clamp(opts_.max_concurrency, 1, kMaxWorkers);
+  workers_.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) workers_.emplace_back([this] { worker(); });
 }
 
 void Run::stop_workers() {

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <optional>
+#include <thread>
 
+#include "ecrs/aws/curl_transport.hpp"
 #include "ecrs/aws/endpoints.hpp"
 #include "ecrs/ecr/ecr_client.hpp"
 #include "ecrs/handler/aws_backend.hpp"
@@ -84,6 +86,8 @@ int run_lambda(const Environment& env, LogSink& sink, const std::atomic<bool>* s
     if (!posted) logger.error("Runtime API /init/error failed", one("error", posted.error().describe()));
     return 1;
   };
+  // Off the critical path: the first event's first ECR call would otherwise wait ~5 ms for it. Joined on return.
+  std::jthread warm_up([] { aws::prepare_first_call(); });
   auto config = flow_config_from_env(env);
   if (!config) return init_failed(config.error());
   // One session for the whole process: the custom-resource flow and every mode share its transport, its

@@ -44,6 +44,34 @@ TEST(FindNextToken, AbsentNullEmptyOrNotAStringIsTheLastPage) {
   EXPECT_EQ(token_of(R"({})"), std::nullopt);
 }
 
+TEST(TrailingNextToken, ReadsALastPlainTokenFromTheEnd) {
+  using Token = std::optional<std::optional<std::string>>;
+  EXPECT_EQ(trailing_next_token(R"({"imageIds":[{"imageDigest":"sha256:a"}],"nextToken":"abc=="})"),
+            Token(std::optional<std::string>("abc==")));
+  EXPECT_EQ(trailing_next_token("{\n  \"imageIds\" : [],\n  \"nextToken\" : \"t/1+\"\n}\n"),
+            Token(std::optional<std::string>("t/1+")));
+  EXPECT_EQ(trailing_next_token(R"({"nextToken":"only"})"), Token(std::optional<std::string>("only")));
+  // Empty is the last page, as the scan reads it.
+  EXPECT_EQ(trailing_next_token(R"({"imageIds":[],"nextToken":""})"), Token(std::optional<std::string>()));
+}
+
+TEST(TrailingNextToken, LeavesAnythingElseToTheScan) {
+  for (const char* body : {
+           R"({"imageIds":[],"nextToken":"a\/b"})",          // an escape to decode
+           R"({"imageIds":[],"nextToken":null})",            // not a string
+           R"({"imageIds":[],"nextToken":"t","x":1})",       // not the last member
+           R"({"imageIds":[{"nextToken":"t"}]})",            // nested
+           R"({"x":{"nextToken":"t"}})",                     // nested
+           R"({"imageIds":[],"a":"x\"nextToken\":\"t"})",    // inside a string, quotes escaped
+           R"({"imageIds":[],"foo\"nextToken":"t"})",        // a longer member name ending in it
+           R"({"imageIds":[],"nextToken":"t"} x)",           // trailing text
+           R"({"imageIds":[],"nextToken":"t")",              // truncated
+           R"("nextToken":"t"})",                            // no object before it
+           R"("t"})", R"(})", ""}) {
+    EXPECT_EQ(trailing_next_token(body), std::nullopt) << body;
+  }
+}
+
 TEST(FindNextToken, MalformedBodiesAreInvalidResponses) {
   for (const char* body : {
            R"({"imageIds":[],"nextToken":"abc")",           // truncated before the brace
@@ -181,6 +209,27 @@ TEST(StreamingDecoders, AgreeWithTheTreeDecodersOnRandomPages) {
       EXPECT_EQ(ids_got, tree_l->image_ids) << text;
     }
   }
+}
+
+TEST(TrailingNextToken, NeverDisagreesWithTheScanOnRandomPages) {
+  std::mt19937 rng(61);
+  int read_from_end = 0;
+  for (int page = 0; page < 2000; ++page) {
+    Json::Value body(Json::objectValue);
+    // jsoncpp writes members sorted: "aNoise" goes first, nextToken last, as ECR writes it.
+    body["aNoise"] = random_value(rng, 0);
+    body["imageIds"] = random_value(rng, 0);
+    if (rng() % 4 != 0) body["nextToken"] = rng() % 5 == 0 ? random_value(rng, 1) : Json::Value(random_string(rng));
+    if (rng() % 4 == 0) body["zLater"] = random_value(rng, 1);
+    for (const std::string& text : {to_compact_json(body), body.toStyledString()}) {
+      const auto fast = trailing_next_token(text);
+      if (!fast) continue;
+      ++read_from_end;
+      EXPECT_EQ(*fast, token_of(text)) << text;
+    }
+  }
+  // Most tokens here hold a quote, a backslash or a control character; enough are plain to show the fast path.
+  EXPECT_GT(read_from_end, 300);
 }
 
 }  // namespace

@@ -122,9 +122,10 @@ struct ListTagsForResourceResponse {
   std::vector<Tag> tags;
 };
 
-// A listing page as it came over the wire, not yet decoded. next_token is read first, by a scan of the body's
-// top-level members, so a caller can send the next page's request (the pages chain on the token) while this one
-// decodes; decode `body` with the streaming decode_list_images/decode_describe_images below, then drop it.
+// A listing page as it came over the wire, not yet decoded. next_token is read first (trailing_next_token, else a
+// scan of the body's top-level members), so a caller can send the next page's request (the pages chain on the
+// token) while this one decodes; decode `body` with the streaming decode_list_images/decode_describe_images below,
+// which check the whole text and return the token again, then drop it.
 struct RawPage {
   std::string body;
   std::optional<std::string> next_token;  // absent on the last page
@@ -186,6 +187,12 @@ Result<std::optional<std::string>> decode_describe_images(std::string_view body,
 // The top-level member nextToken of a JSON object (absent, null, not a string or empty: none), skipping every
 // other member whatever it holds, strings with "nextToken" inside included. Malformed JSON is an Error.
 Result<std::optional<std::string>> find_next_token(std::string_view body);
+// nextToken read from the end of the body, where ECR writes it (the output shape's last member): the text ends with
+// `,"nextToken":"<token>"}` (or `{"nextToken"...`), whitespace allowed, the token with no escapes. In valid JSON
+// that is the top-level member, and only the whole-text decode can tell the JSON is valid, so a caller compares
+// the decoder's token with this one. Anything else, escapes included, is nullopt: scan with find_next_token.
+// An empty token is the last page, as for find_next_token. Microseconds, where the scan reads all ~390 KB.
+std::optional<std::optional<std::string>> trailing_next_token(std::string_view body);
 
 // An image index's manifests[].digest (OCI image-index / Docker manifest list). A manifest that is not JSON or
 // has no `manifests` array is an Error.
