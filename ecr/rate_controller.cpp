@@ -152,9 +152,21 @@ bool AdaptiveRateController::clearly_above(double f, double floor, int n) const 
 }
 
 // Two throttle fractions, k1 of n1 against k2 of n2: whether the first is below the second by more than kCapZ
-// standard errors of the difference (binomial proportions, each at least 0.02 for its variance).
-bool AdaptiveRateController::clearly_fewer(int k1, int n1, int k2, int n2) {
+// standard errors of the difference. `adjusted` (a round against the floor's pool): each fraction counts one
+// throttle and one success more (Agresti and Caffo's adjustment for a difference of proportions), since from a few
+// calls a fraction near 0 has a plug-in variance near 0. Against localaws (20/s cap, 20% random), a floor of 0
+// learnt from a test of 11 calls took a probe at 18/s, under the cap, that drew 5 throttles in 16 for clearly above
+// it, and held the run at 10/s for 6 s (53% of cap x (1 - p)); adjusted, 0 of 11 against 5 of 16 is not clear.
+// The cap test (a test round against the flood's rounds) keeps the plug-in form: adjusted there, the simulation's
+// worst 120-batch run fell from 0.81 to 0.64 of cap x (1 - p).
+bool AdaptiveRateController::clearly_fewer(int k1, int n1, int k2, int n2, bool adjusted) {
   if (n1 <= 0 || n2 <= 0) return false;
+  if (adjusted) {
+    const double p1 = (k1 + 1.0) / (n1 + 2.0);
+    const double p2 = (k2 + 1.0) / (n2 + 2.0);
+    const auto var = [](double p, int n) { return p * (1 - p) / (n + 2.0); };
+    return p2 - p1 > std::max(kMargin, kCapZ * std::sqrt(var(p1, n1) + var(p2, n2)));
+  }
   const double f1 = static_cast<double>(k1) / n1;
   const double f2 = static_cast<double>(k2) / n2;
   const auto var = [](double f, int n) {
@@ -173,7 +185,7 @@ bool AdaptiveRateController::over_floor_locked(int throttled, int n) const {
   // from it read every later round's random throttles as the cap, stepping the rate down to 3 calls/s.
   return (floor_ < kNoFloor && floor_calls_ >= kFloorTrustCalls) || floor_calls_ < kRoundMinCalls ||
          clearly_fewer(static_cast<int>(std::lround(floor_throttled_)), static_cast<int>(std::lround(floor_calls_)),
-                       throttled, n);
+                       throttled, n, true);
 }
 
 void AdaptiveRateController::add_floor_sample_locked(int throttled, int n) {

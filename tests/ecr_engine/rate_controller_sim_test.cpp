@@ -390,5 +390,36 @@ TEST(AdaptiveRateController, AfterAFloodWithOneSuccessTheFirstProbeIsALargeStep)
   }
 }
 
+// Traced against localaws (20/s cap, burst 2, 20% random): a flood with one success, a test at 10/s with 1 throttle
+// in 11 (a floor of 0 from 11 calls), then the first probe, at 18/s and under the cap, drew 5 throttles in 16. Judged
+// clearly above a floor of 0, it sent the run back to 10/s, where hold-mode probes climb 10% every 2 s: 53% of cap x
+// (1 - p) over 6,000 images. Eleven calls cannot say the floor is 0; the climb goes on.
+TEST(AdaptiveRateController, AProbeIsNotJudgedOverTheCapAgainstAFloorFromAFewCalls) {
+  SimClock clock;
+  AdaptiveRateController c(16, clock, clock);
+  using Mode = AdaptiveRateController::Mode;
+  std::vector<AdaptiveRateController::Ticket> flood;
+  while (auto t = c.try_acquire()) flood.push_back(std::move(*t));
+  clock.set(27ms);
+  for (std::size_t i = 0; i < flood.size(); ++i) i < 1 ? c.on_success(flood[i]) : c.on_throttle(flood[i]);
+  ASSERT_EQ(c.mode(), Mode::testing);
+  const auto round = [&](const std::function<bool(int)>& ok) {
+    const Micros start = clock.at();
+    for (int i = 0; clock.at() - start < AdaptiveRateController::kRoundMax; ++i) {
+      auto t = c.try_acquire();
+      ASSERT_TRUE(t.has_value());
+      clock.set(since_start(t->sent) + 20ms);
+      ok(i) ? c.on_success(*t) : c.on_throttle(*t);
+    }
+  };
+  round([](int i) { return i != 3; });  // the test: 1 throttle in 11
+  ASSERT_EQ(c.mode(), Mode::probing);
+  const double probe = c.rate();
+  ASSERT_GT(probe, 15.0);
+  round([](int i) { return i % 3 != 1; });  // the probe: a third throttled, more through than the test
+  EXPECT_EQ(c.mode(), Mode::probing);
+  EXPECT_GE(c.rate(), probe);
+}
+
 }  // namespace
 }  // namespace ecrs::ecr

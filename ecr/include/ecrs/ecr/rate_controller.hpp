@@ -155,7 +155,7 @@ class AdaptiveRateController {
   bool is_flood(int throttled, int n) const;
   void open_slots_locked();
   void add_floor_sample_locked(int throttled, int n);
-  static bool clearly_fewer(int k1, int n1, int k2, int n2);
+  static bool clearly_fewer(int k1, int n1, int k2, int n2, bool adjusted = false);
   bool over_floor_locked(int throttled, int n) const;
 
   const Clock* clock_;
