@@ -367,12 +367,14 @@ def run_one(args, spec, n, latency_ms=0, throttle=0.0, errors=0.0, tps=None, den
         after = aws.call("GET", "metrics")
         calls = metric_delta(before, after, "calls")
         throttled = metric_delta(before, after, "throttled")
+        rate_limited = metric_delta(before, after, "rate_limited")
         result.update({"wall_s": round(wall, 4), "images_left": left, "status": status,
                        "cpu_ms": None if cpu_delta_ms(cpu_before, cpu_after) is None
                        else round(cpu_delta_ms(cpu_before, cpu_after), 1),
                        "calls": {k: v for k, v in calls.items() if v},
                        "throttled": sum(throttled.values()),
                        "throttled_calls": {k: v for k, v in throttled.items() if v},
+                       "rate_limited_calls": {k: v for k, v in rate_limited.items() if v},
                        "deleted": seeded - left,
                        "max_concurrency": after.get("max_concurrency")})
         if left == 0 and status == "SUCCESS":
@@ -622,11 +624,15 @@ def ratio_rows(results):
 
 
 def tps_rows(results, peers, cell):
-    """The capped scenarios: a plain cap, judged against the cap, and the cap with random throttling on top,
-    judged against cap x (1 - p): a random throttle comes after the bucket spent its token (localaws checks --tps
-    before --throttle-rate, as AWS throttles at admission), so no client gets more successful calls than that."""
+    """The capped scenarios: a plain cap, judged against the cap, and the cap with random throttling on top.
+    localaws checks --tps before --throttle-rate, as AWS throttles at admission: a call the bucket admits takes a
+    token whether or not a random draw then fails it. So with random throttling on top, what a client controls is
+    how much of the cap it uses: admitted calls/s ÷ cap (calls − the bucket's refusals, localaws's rate_limited),
+    the row's judged measure. Accepted deletes/s ÷ cap × (1 − p) is shown too, but it moves with each seed's
+    draws: 20% on average, 12-29% over the first 100 draws of seeds 7-22, so a run at 100% of the cap shows
+    0.71/0.8 = 89% to 0.88/0.8 = 110% of cap × (1 − p)."""
     rows = []
-    for p, goal in ((0.0, "≥ 90% held"), (CAP_RANDOM_THROTTLE, "≥ 90% of cap × (1 − p) held")):
+    for p, goal in ((0.0, "≥ 90% held"), (CAP_RANDOM_THROTTLE, "≥ 90% of the cap used")):
         cells = []
         tps_sc = None
         for h in peers:
@@ -634,26 +640,40 @@ def tps_rows(results, peers, cell):
             text = None
             if tps_sc and timed(r):
                 rate, burst = tps_sc["tps"]["BatchDeleteImage"]
+                def ok_calls(run):
+                    return ((run.get("calls") or {}).get("BatchDeleteImage", 0)
+                            - (run.get("throttled_calls") or {}).get("BatchDeleteImage", 0))
                 def share(run):
-                    ok_calls = ((run.get("calls") or {}).get("BatchDeleteImage", 0)
-                                - (run.get("throttled_calls") or {}).get("BatchDeleteImage", 0))
-                    return ok_calls / run["wall_s"] / (rate * (1 - p))
+                    return ok_calls(run) / run["wall_s"] / (rate * (1 - p))
+                def used(run):
+                    admitted = ((run.get("calls") or {}).get("BatchDeleteImage", 0)
+                                - (run.get("rate_limited_calls") or {}).get("BatchDeleteImage", 0))
+                    return admitted / run["wall_s"] / rate
                 achieved = share(r) * rate * (1 - p)
-                of = "the cap" if p == 0 else "cap × (1 − p)"
-                text = (f"{achieved:.1f}/s = {share(r) * 100:.0f}% of {of}; "
-                        f"{r.get('throttled_calls', {}).get('BatchDeleteImage', 0)} throttled"
-                        + ("" if r.get("outcome") == "emptied" else f"; {r.get('outcome')}"))
+                thr = f"{r.get('throttled_calls', {}).get('BatchDeleteImage', 0)} throttled"
+                end = "" if r.get("outcome") == "emptied" else f"; {r.get('outcome')}"
                 runs = [t for t in r.get("runs") or [] if t.get("wall_s")]
-                if len(runs) > 1:
+                if p == 0:
+                    text = f"{achieved:.1f}/s = {share(r) * 100:.0f}% of the cap; {thr}{end}"
+                elif len(runs) > 1:
+                    pct = lambda v: f"{v * 100:.0f}%"
+                    uses = sorted(used(t) for t in runs)
                     shares = sorted(share(t) for t in runs)
-                    text += (f" (median of {len(runs)} fault seeds; each "
-                             + ", ".join(f"{v * 100:.0f}%" for v in shares) + ")")
+                    text = (f"cap used {pct(statistics.median(uses))} (median of {len(runs)} fault seeds; each "
+                            + ", ".join(pct(v) for v in uses) + "); accepted deletes/s "
+                            + f"{pct(statistics.median(shares))} of cap × (1 − p) (each "
+                            + ", ".join(pct(v) for v in shares) + f"); median run {thr}{end}")
+                else:
+                    text = (f"cap used {used(r) * 100:.0f}%; {achieved:.1f}/s = {share(r) * 100:.0f}% of cap × "
+                            f"(1 − p); {thr}{end}")
             cells.append(cell(r, text))
         if tps_sc:
             rate, burst = tps_sc["tps"]["BatchDeleteImage"]
             what = (f"{tps_sc['n']:,} images, BatchDeleteImage capped at {rate}/s burst {burst}"
                     + (f" plus {p:.0%} of every ECR call throttled at random" if p else "")
-                    + f" ({tps_sc['latency_ms']} ms): accepted deletes/s over the whole run")
+                    + f" ({tps_sc['latency_ms']} ms): "
+                    + ("accepted deletes/s over the whole run" if p == 0
+                       else "calls the cap admitted per second ÷ the cap, over the whole run"))
             rows.append([what, *cells, goal])
     return rows
 
@@ -965,7 +985,7 @@ def main():
                         if len(tries) > 1:
                             r["wall_runs_s"] = [t.get("wall_s") for t in tries]
                             r["runs"] = [{k: t.get(k) for k in ("seed", "wall_s", "calls", "throttled_calls",
-                                                                "outcome")} for t in tries]
+                                                                "rate_limited_calls", "outcome")} for t in tries]
                 except (OSError, http.client.HTTPException, RuntimeError, ValueError) as e:
                     # One broken run is a row in the report, not the loss of the other runs.
                     r = {"outcome": f"harness error: {type(e).__name__}: {e}"}

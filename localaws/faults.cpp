@@ -32,7 +32,10 @@ std::optional<FaultDecision> FaultInjector::decide(const std::string& operation)
     const double elapsed = std::chrono::duration<double>(now - bucket.last).count();
     bucket.tokens = std::min(capacity, bucket.tokens + elapsed * bucket.rate);
     bucket.last = now;
-    if (bucket.tokens < 1.0) return FaultDecision{400, "ThrottlingException", "Rate exceeded"};
+    if (bucket.tokens < 1.0) {
+      ++rate_limited_[operation];
+      return FaultDecision{400, "ThrottlingException", "Rate exceeded"};
+    }
     bucket.tokens -= 1.0;
   }
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
@@ -44,6 +47,11 @@ std::optional<FaultDecision> FaultInjector::decide(const std::string& operation)
     return FaultDecision{500, "ServerException", "An internal error occurred. Please try again later."};
   }
   return std::nullopt;
+}
+
+std::map<std::string, std::uint64_t> FaultInjector::rate_limited() const {
+  std::lock_guard lock(mu_);
+  return rate_limited_;
 }
 
 void FaultInjector::add_fault(FaultRule rule) {

@@ -208,6 +208,14 @@ void LocalAws::on_call(std::string operation, std::function<void(EcrState&)> hoo
 void LocalAws::on_call(std::string operation, std::function<void(const Json::Value&, EcrState&)> hook) {
   impl_->faults.on_call(std::move(operation), std::move(hook));
 }
-Json::Value LocalAws::metrics() const { return impl_->metrics.to_json(); }
+Json::Value LocalAws::metrics() const {
+  Json::Value m = impl_->metrics.to_json();
+  const auto limited = impl_->faults.rate_limited();
+  for (const auto& op : m["operations"].getMemberNames()) {
+    const auto it = limited.find(op);
+    m["operations"][op]["rate_limited"] = static_cast<Json::UInt64>(it == limited.end() ? 0 : it->second);
+  }
+  return m;
+}
 
 }  // namespace ecrs::localaws

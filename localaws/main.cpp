@@ -30,7 +30,7 @@ bool parse_credentials(const std::string& spec, ecrs::localaws::Options& o) {
 
 // The admin routes, for --help (issue #20): what a demo or a test driving the executable can ask besides AWS's APIs.
 constexpr const char* kAdminRoutes = R"(Admin routes (under /_localaws/ on the same port; JSON in and out):
-  GET  /_localaws/metrics                       per-operation calls, errors, throttles; max concurrency
+  GET  /_localaws/metrics                       per-operation calls, errors, throttles (rate_limited: by --tps); max concurrency
   POST /_localaws/invoke[?timeout_ms=N]         queue a Lambda event (body) for the Runtime API; returns request_id
   GET  /_localaws/outcome/ID[?wait_ms=N]        the function's /response or /error for request ID
   POST /_localaws/ecr/seed                      {"repository","images","tagged","indexes"}: create and push

@@ -43,6 +43,34 @@ TEST(TokenBucket, ABurstSettingCapsTheBucketBelowOneSecondsWorth) {
   EXPECT_NEAR(ok, 42, 1);
 }
 
+// The bench reads how much of a cap a client used from the calls the bucket admitted, whatever the random draws
+// then failed: the bucket's refusals are counted apart.
+TEST(TokenBucket, CountsItsOwnRefusalsApartFromRandomThrottles) {
+  Options o;
+  o.tps["DescribeRepositories"] = 1;  // a bucket of one token, refilled once a second
+  o.throttle_rate = 0.5;
+  o.seed = 3;
+  LocalAws aws(o);
+  aws.start();
+  Client c(aws.port());
+  int ok = 0;
+  for (int i = 0; i < 40; ++i) ok += c.ecr("DescribeRepositories", Json::Value(Json::objectValue)).status == 200;
+  const auto m = aws.metrics()["operations"];
+  const auto ops = m["DescribeRepositories"];
+  EXPECT_EQ(ops["calls"].asUInt(), 40u);
+  // Within the run's second or two the bucket admits one or two calls, and refuses the rest.
+  const auto admitted = ops["calls"].asUInt() - ops["rate_limited"].asUInt();
+  EXPECT_GE(admitted, 1u);
+  EXPECT_LE(admitted, 3u);
+  EXPECT_LE(static_cast<unsigned>(ok), admitted);
+  EXPECT_EQ(ops["throttled"].asUInt(), 40u - static_cast<unsigned>(ok));
+  // An operation with no bucket: random throttles only.
+  for (int i = 0; i < 20; ++i) c.ecr("ListImages", obj({{"repositoryName", "missing"}}));
+  const auto li = aws.metrics()["operations"]["ListImages"];
+  EXPECT_GT(li["throttled"].asUInt(), 0u);
+  EXPECT_EQ(li["rate_limited"].asUInt(), 0u);
+}
+
 TEST(Deny, AnswersAccessDeniedAsEcrDoesForTheDeniedOperationOnly) {
   Options o;
   o.deny = {"DescribeImages", "BatchGetImage"};

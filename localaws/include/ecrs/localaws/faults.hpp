@@ -66,6 +66,10 @@ class FaultInjector {
   void on_call(std::string operation, std::function<void(EcrState&)> hook);
   void on_call(std::string operation, Hook hook);
   std::vector<Hook> hooks(const std::string& operation) const;
+  // Per operation, the calls its token bucket refused: the cap's throttles, apart from the random ones. A call the
+  // bucket admitted took a token whether or not a random fault then failed it, so admitted calls per second over
+  // the cap is how much of the cap a client used (bench/: a cap "held"), whatever the random draws were.
+  std::map<std::string, std::uint64_t> rate_limited() const;
 
  private:
   struct Bucket {
@@ -82,6 +86,7 @@ class FaultInjector {
   std::vector<FaultRule> rules_;
   std::vector<std::string> denied_;
   std::map<std::string, Bucket> buckets_;
+  std::map<std::string, std::uint64_t> rate_limited_;
   std::map<std::string, std::chrono::milliseconds> latency_;
   std::map<std::string, std::vector<Hook>> hooks_;
 };
@@ -93,7 +98,8 @@ class Metrics {
   void begin();
   void end(const std::string& operation, int http_status, const std::string& error_code);
   // {"operations": {"ListImages": {"calls": N, "errors": N, "throttled": N}, ...}, "max_concurrency": N,
-  //  "in_flight": N, "total_calls": N}
+  //  "in_flight": N, "total_calls": N}; LocalAws::metrics() adds "rate_limited" (FaultInjector::rate_limited) to
+  //  each operation.
   Json::Value to_json() const;
 
  private:
