@@ -13,8 +13,10 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -235,7 +237,7 @@ Error io_error(Io io, const std::string& what, std::chrono::milliseconds total) 
 }
 
 Exchange exchange(int fd, const aws::HttpRequest& req, const aws::ParsedUrl& url, const aws::RequestOptions& opts,
-                  std::size_t max_body) {
+                  std::size_t max_body, std::function<void()>& after_write) {
   std::optional<Clock::time_point> deadline;
   if (opts.total_timeout.count() > 0) deadline = Clock::now() + opts.total_timeout;
   const std::string what = req.method + " " + url.path;
@@ -258,6 +260,7 @@ Exchange exchange(int fd, const aws::HttpRequest& req, const aws::ParsedUrl& url
     out.nothing_read = w == Io::closed;
     return out;
   }
+  if (after_write) std::exchange(after_write, {})();
 
   Reader in(fd, deadline);
   Io io = Io::ok;
@@ -367,6 +370,7 @@ Exchange exchange(int fd, const aws::HttpRequest& req, const aws::ParsedUrl& url
 
 struct RuntimeHttpTransport::Impl {
   std::size_t max_body;
+  std::function<void()> after_write;  // once, on the sending thread
   std::mutex mu;
   std::vector<std::pair<std::string, Fd>> idle;  // origin -> connection
   std::atomic<std::size_t> opened{0};
@@ -396,6 +400,8 @@ RuntimeHttpTransport::~RuntimeHttpTransport() = default;
 
 std::size_t RuntimeHttpTransport::connections_opened() const { return impl_->opened.load(); }
 
+void RuntimeHttpTransport::after_next_write(std::function<void()> f) { impl_->after_write = std::move(f); }
+
 Result<aws::HttpResponse> RuntimeHttpTransport::send(const aws::HttpRequest& request,
                                                      const aws::RequestOptions& options) {
   auto url = aws::parse_url(request.url);
@@ -407,7 +413,7 @@ Result<aws::HttpResponse> RuntimeHttpTransport::send(const aws::HttpRequest& req
   // A kept-alive connection the server has since closed fails before any response byte: retry that once on a
   // fresh connection (what libcurl does), never a request the server may have started to answer.
   if (auto fd = impl_->take_idle(origin)) {
-    Exchange ex = exchange(fd->get(), request, *url, options, impl_->max_body);
+    Exchange ex = exchange(fd->get(), request, *url, options, impl_->max_body, impl_->after_write);
     if (ex.result || !ex.nothing_read) {
       if (ex.result && ex.reusable) impl_->give_back(origin, std::move(*fd));
       return std::move(ex.result);
@@ -416,7 +422,7 @@ Result<aws::HttpResponse> RuntimeHttpTransport::send(const aws::HttpRequest& req
   auto fd = connect_to(*url, options.connect_timeout);
   if (!fd) return fd.error();
   impl_->opened.fetch_add(1);
-  Exchange ex = exchange(fd->get(), request, *url, options, impl_->max_body);
+  Exchange ex = exchange(fd->get(), request, *url, options, impl_->max_body, impl_->after_write);
   if (ex.result && ex.reusable) impl_->give_back(origin, std::move(*fd));
   return std::move(ex.result);
 }

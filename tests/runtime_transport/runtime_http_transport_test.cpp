@@ -120,6 +120,37 @@ TEST(RuntimeHttpTransport, TimesOutWhenNoAnswerComes) {
   EXPECT_EQ(resp.error().code, "Timeout");
 }
 
+// The runtime starts its warm-up while its first GET /next waits for an event: the hook runs once the request is
+// written, though no reply ever comes, and for that request only.
+TEST(RuntimeHttpTransport, RunsTheAfterWriteHookOnceWhileTheReplyIsAwaited) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);  // listening, never accepting: the request is written, never answered
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  RuntimeHttpTransport transport;
+  int runs = 0;
+  transport.after_next_write([&runs] { ++runs; });
+  aws::RequestOptions o = quick();
+  o.total_timeout = std::chrono::milliseconds(150);
+  auto waited = transport.send({"GET", "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/", {}, {}}, o);
+  ::close(fd);
+  ASSERT_FALSE(waited);
+  EXPECT_EQ(waited.error().code, "Timeout");
+  EXPECT_EQ(runs, 1);
+  ScriptedHttpServer server;
+  server.enqueue(ecrs::test::reply(200, "a"));
+  server.enqueue(ecrs::test::reply(200, "b"));
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
+  ASSERT_TRUE(transport.send({"GET", url, {}, {}}, quick()));
+  ASSERT_TRUE(transport.send({"GET", url, {}, {}}, quick()));
+  EXPECT_EQ(runs, 1);
+}
+
 TEST(RuntimeHttpTransport, RefusesABodyAboveItsLimit) {
   ScriptedHttpServer server;
   server.enqueue(ecrs::test::reply(200, std::string(100, 'x')));

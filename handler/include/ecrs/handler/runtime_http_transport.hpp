@@ -5,6 +5,7 @@
 // bundle before the first event (cold start), and the long poll is one blocking read, not a curl multi loop.
 // https:// URLs are refused. Thread-safe: each send() takes an idle keep-alive connection or opens one.
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 #include "ecrs/aws/transport.hpp"
@@ -27,6 +28,10 @@ class RuntimeHttpTransport final : public aws::Transport {
   Result<aws::HttpResponse> send(const aws::HttpRequest& request, const aws::RequestOptions& options = {}) override;
 
   std::size_t connections_opened() const;
+  // Runs `f` once, on the sending thread, right after the next request is written and before its reply is read:
+  // work that should neither delay that request nor wait for its reply (the runtime starts its warm-up there, as
+  // its first GET /next waits for an event). Not thread-safe against a concurrent send.
+  void after_next_write(std::function<void()> f);
 
  private:
   struct Impl;
