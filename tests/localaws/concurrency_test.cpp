@@ -16,9 +16,15 @@ using testing::Client;
 using testing::obj;
 
 constexpr int kClients = 64;
+// Under AddressSanitizer each call costs about 14 times as much: a thousand calls a client took 102 s of a 2-core
+// CI run there (7 s in the default build). A quarter of them still interleaves every operation from 64 clients.
+#ifdef __SANITIZE_ADDRESS__
+constexpr int kCallsPerClient = 250;
+#else
 constexpr int kCallsPerClient = 1000;
+#endif
 
-TEST(Concurrency, SixtyFourClientsTimesAThousandCallsStayCorrect) {
+TEST(Concurrency, SixtyFourClientsCallingAtOnceStayCorrect) {
   LocalAws aws{Options{}};
   aws.start();
   aws.ecr().create_repository("shared");
