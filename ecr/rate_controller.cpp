@@ -161,19 +161,14 @@ bool AdaptiveRateController::clearly_above(double f, double floor, int n) const 
 // worst 120-batch run fell from 0.81 to 0.64 of cap x (1 - p).
 bool AdaptiveRateController::clearly_fewer(int k1, int n1, int k2, int n2, bool adjusted) {
   if (n1 <= 0 || n2 <= 0) return false;
-  if (adjusted) {
-    const double p1 = (k1 + 1.0) / (n1 + 2.0);
-    const double p2 = (k2 + 1.0) / (n2 + 2.0);
-    const auto var = [](double p, int n) { return p * (1 - p) / (n + 2.0); };
-    return p2 - p1 > std::max(kMargin, kCapZ * std::sqrt(var(p1, n1) + var(p2, n2)));
-  }
-  const double f1 = static_cast<double>(k1) / n1;
-  const double f2 = static_cast<double>(k2) / n2;
-  const auto var = [](double f, int n) {
-    const double p = std::clamp(f, 0.02, 0.98);
-    return p * (1 - p) / n;
+  const double extra = adjusted ? 1.0 : 0.0;  // throttles added to each, and as many successes
+  const double m1 = n1 + 2 * extra, m2 = n2 + 2 * extra;
+  const double p1 = (k1 + extra) / m1, p2 = (k2 + extra) / m2;
+  const auto var = [adjusted](double p, double m) {
+    const double q = adjusted ? p : std::clamp(p, 0.02, 0.98);  // plug-in: each at least 0.02 for its variance
+    return q * (1 - q) / m;
   };
-  return f2 - f1 > std::max(kMargin, kCapZ * std::sqrt(var(f1, n1) + var(f2, n2)));
+  return p2 - p1 > std::max(kMargin, kCapZ * std::sqrt(var(p1, m1) + var(p2, m2)));
 }
 
 bool AdaptiveRateController::over_floor_locked(int throttled, int n) const {
