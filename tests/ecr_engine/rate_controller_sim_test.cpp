@@ -326,22 +326,24 @@ TEST(AdaptiveRateController, UsesHalfItsSlotsUntilItsFirstRepliesShowNoFlood) {
   EXPECT_EQ(c.mode(), AdaptiveRateController::Mode::unpaced);
 }
 
-// Traced against localaws (20/s cap, burst 2, 20% random): a test drew 1 throttle in 11 (a floor of 0); the first
-// probe, 10% faster, drew 5 in 10 by chance and was taken as over the cap, which held the run at half the cap for
-// 8 s. Sent faster, it got half as much through: a cap cannot do that, so the probe is repeated at its rate instead
-// of ending the climb. (The flood here gets two successes: after one, the first probe is kBlindProbeGain faster.)
-TEST(AdaptiveRateController, AProbeThatGotLessThroughBySendingFasterIsRepeatedNotTakenForTheCap) {
+// The traced scenarios below, replayed on a simulated clock from the run's start.
+struct Script {
   SimClock clock;
-  AdaptiveRateController c(16, clock, clock);
-  using Mode = AdaptiveRateController::Mode;
-  std::vector<AdaptiveRateController::Ticket> flood;
-  while (auto t = c.try_acquire()) flood.push_back(std::move(*t));
-  clock.set(27ms);
-  for (std::size_t i = 0; i < flood.size(); ++i) i < 2 ? c.on_success(flood[i]) : c.on_throttle(flood[i]);
-  ASSERT_EQ(c.mode(), Mode::testing);
+  AdaptiveRateController c{16, clock, clock};
+
+  // The run's first slots sent at once and answered 27 ms later, the first `ok` of them successes.
+  void flood(int ok) {
+    std::vector<AdaptiveRateController::Ticket> out;
+    while (auto t = c.try_acquire()) out.push_back(std::move(*t));
+    clock.set(27ms);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      i < static_cast<std::size_t>(ok) ? c.on_success(out[i]) : c.on_throttle(out[i]);
+    }
+  }
+
   // One call at a time, each answered 20 ms after its paced send time, for one round: at these rates a round is
   // kRoundMax long, and it began at the last reply.
-  const auto round = [&](const std::function<bool(int)>& ok) {
+  void round(const std::function<bool(int)>& ok) {
     const Micros start = clock.at();
     for (int i = 0; clock.at() - start < AdaptiveRateController::kRoundMax; ++i) {
       auto t = c.try_acquire();
@@ -349,15 +351,26 @@ TEST(AdaptiveRateController, AProbeThatGotLessThroughBySendingFasterIsRepeatedNo
       clock.set(since_start(t->sent) + 20ms);
       ok(i) ? c.on_success(*t) : c.on_throttle(*t);
     }
-  };
-  round([](int i) { return i != 3; });  // the test: 1 throttle in 11
-  ASSERT_EQ(c.mode(), Mode::probing);
-  const double probe = c.rate();
-  round([](int i) { return i % 2 == 0; });  // the unlucky probe: every other call throttled
-  EXPECT_EQ(c.mode(), Mode::probing);
-  EXPECT_GE(c.rate(), probe);
-  round([](int i) { return i != 5; });  // the same rate again, at the floor: the climb goes on
-  EXPECT_GT(c.rate(), probe);
+  }
+};
+
+// Traced against localaws (20/s cap, burst 2, 20% random): a test drew 1 throttle in 11 (a floor of 0); the first
+// probe, 10% faster, drew 5 in 10 by chance and was taken as over the cap, which held the run at half the cap for
+// 8 s. Sent faster, it got half as much through: a cap cannot do that, so the probe is repeated at its rate instead
+// of ending the climb. (The flood here gets two successes: after one, the first probe is kBlindProbeGain faster.)
+TEST(AdaptiveRateController, AProbeThatGotLessThroughBySendingFasterIsRepeatedNotTakenForTheCap) {
+  using Mode = AdaptiveRateController::Mode;
+  Script s;
+  s.flood(2);
+  ASSERT_EQ(s.c.mode(), Mode::testing);
+  s.round([](int i) { return i != 3; });  // the test: 1 throttle in 11
+  ASSERT_EQ(s.c.mode(), Mode::probing);
+  const double probe = s.c.rate();
+  s.round([](int i) { return i % 2 == 0; });  // the unlucky probe: every other call throttled
+  EXPECT_EQ(s.c.mode(), Mode::probing);
+  EXPECT_GE(s.c.rate(), probe);
+  s.round([](int i) { return i != 5; });  // the same rate again, at the floor: the climb goes on
+  EXPECT_GT(s.c.rate(), probe);
 }
 
 // One success among a flood's replies reads as 10 calls/s (one in the window's 100-ms floor) whatever the cap, and
@@ -366,27 +379,14 @@ TEST(AdaptiveRateController, AProbeThatGotLessThroughBySendingFasterIsRepeatedNo
 // successes, the usual kProbeGain.
 TEST(AdaptiveRateController, AfterAFloodWithOneSuccessTheFirstProbeIsALargeStep) {
   for (const int flood_ok : {1, 2}) {
-    SimClock clock;
-    AdaptiveRateController c(16, clock, clock);
-    std::vector<AdaptiveRateController::Ticket> flood;
-    while (auto t = c.try_acquire()) flood.push_back(std::move(*t));
-    clock.set(27ms);
-    for (std::size_t i = 0; i < flood.size(); ++i) {
-      i < static_cast<std::size_t>(flood_ok) ? c.on_success(flood[i]) : c.on_throttle(flood[i]);
-    }
-    ASSERT_EQ(c.mode(), AdaptiveRateController::Mode::testing);
-    const double test_rate = c.rate();
-    // The test round, clean: a cap, and a floor of 0.
-    const Micros start = clock.at();
-    while (clock.at() - start < AdaptiveRateController::kRoundMax) {
-      auto t = c.try_acquire();
-      ASSERT_TRUE(t.has_value());
-      clock.set(since_start(t->sent) + 20ms);
-      c.on_success(*t);
-    }
-    ASSERT_EQ(c.mode(), AdaptiveRateController::Mode::probing) << flood_ok;
+    Script s;
+    s.flood(flood_ok);
+    ASSERT_EQ(s.c.mode(), AdaptiveRateController::Mode::testing);
+    const double test_rate = s.c.rate();
+    s.round([](int) { return true; });  // the test round, clean: a cap, and a floor of 0
+    ASSERT_EQ(s.c.mode(), AdaptiveRateController::Mode::probing) << flood_ok;
     const double gain = flood_ok == 1 ? AdaptiveRateController::kBlindProbeGain : AdaptiveRateController::kProbeGain;
-    EXPECT_NEAR(c.rate(), test_rate * gain, 0.01) << flood_ok;
+    EXPECT_NEAR(s.c.rate(), test_rate * gain, 0.01) << flood_ok;
   }
 }
 
@@ -395,30 +395,17 @@ TEST(AdaptiveRateController, AfterAFloodWithOneSuccessTheFirstProbeIsALargeStep)
 // clearly above a floor of 0, it sent the run back to 10/s, where hold-mode probes climb 10% every 2 s: 53% of cap x
 // (1 - p) over 6,000 images. Eleven calls cannot say the floor is 0; the climb goes on.
 TEST(AdaptiveRateController, AProbeIsNotJudgedOverTheCapAgainstAFloorFromAFewCalls) {
-  SimClock clock;
-  AdaptiveRateController c(16, clock, clock);
   using Mode = AdaptiveRateController::Mode;
-  std::vector<AdaptiveRateController::Ticket> flood;
-  while (auto t = c.try_acquire()) flood.push_back(std::move(*t));
-  clock.set(27ms);
-  for (std::size_t i = 0; i < flood.size(); ++i) i < 1 ? c.on_success(flood[i]) : c.on_throttle(flood[i]);
-  ASSERT_EQ(c.mode(), Mode::testing);
-  const auto round = [&](const std::function<bool(int)>& ok) {
-    const Micros start = clock.at();
-    for (int i = 0; clock.at() - start < AdaptiveRateController::kRoundMax; ++i) {
-      auto t = c.try_acquire();
-      ASSERT_TRUE(t.has_value());
-      clock.set(since_start(t->sent) + 20ms);
-      ok(i) ? c.on_success(*t) : c.on_throttle(*t);
-    }
-  };
-  round([](int i) { return i != 3; });  // the test: 1 throttle in 11
-  ASSERT_EQ(c.mode(), Mode::probing);
-  const double probe = c.rate();
+  Script s;
+  s.flood(1);
+  ASSERT_EQ(s.c.mode(), Mode::testing);
+  s.round([](int i) { return i != 3; });  // the test: 1 throttle in 11
+  ASSERT_EQ(s.c.mode(), Mode::probing);
+  const double probe = s.c.rate();
   ASSERT_GT(probe, 15.0);
-  round([](int i) { return i % 3 != 1; });  // the probe: a third throttled, more through than the test
-  EXPECT_EQ(c.mode(), Mode::probing);
-  EXPECT_GE(c.rate(), probe);
+  s.round([](int i) { return i % 3 != 1; });  // the probe: a third throttled, more through than the test
+  EXPECT_EQ(s.c.mode(), Mode::probing);
+  EXPECT_GE(s.c.rate(), probe);
 }
 
 }  // namespace

@@ -100,22 +100,40 @@ TEST(RuntimeHttpTransport, ReportsARefusedConnection) {
   EXPECT_NE(resp.error().message.find("127.0.0.1"), std::string::npos) << resp.error().message;
 }
 
+// A listening socket that never accepts: a connect completes (backlog) and a request is written, but no byte ever
+// comes back. Closed when destroyed.
+class SilentListener {
+ public:
+  SilentListener() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ok_ = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd_, 4) == 0 &&
+          ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentListener() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  bool ok() const { return ok_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+
+ private:
+  int fd_;
+  bool ok_ = false;
+  int port_ = 0;
+};
+
 TEST(RuntimeHttpTransport, TimesOutWhenNoAnswerComes) {
-  // A listening socket that never accepts: the connect completes (backlog), no byte ever comes back.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 4), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  SilentListener listener;
+  ASSERT_TRUE(listener.ok());
   RuntimeHttpTransport transport;
   aws::RequestOptions o = quick();
   o.total_timeout = std::chrono::milliseconds(150);
-  auto resp = transport.send({"GET", "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/", {}, {}}, o);
-  ::close(fd);
+  auto resp = transport.send({"GET", listener.url(), {}, {}}, o);
   ASSERT_FALSE(resp);
   EXPECT_EQ(resp.error().code, "Timeout");
 }
@@ -123,22 +141,14 @@ TEST(RuntimeHttpTransport, TimesOutWhenNoAnswerComes) {
 // The runtime starts its warm-up while its first GET /next waits for an event: the hook runs once the request is
 // written, though no reply ever comes, and for that request only.
 TEST(RuntimeHttpTransport, RunsTheAfterWriteHookOnceWhileTheReplyIsAwaited) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);  // listening, never accepting: the request is written, never answered
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(fd, 4), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  SilentListener listener;
+  ASSERT_TRUE(listener.ok());
   RuntimeHttpTransport transport;
   int runs = 0;
   transport.after_next_write([&runs] { ++runs; });
   aws::RequestOptions o = quick();
   o.total_timeout = std::chrono::milliseconds(150);
-  auto waited = transport.send({"GET", "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/", {}, {}}, o);
-  ::close(fd);
+  auto waited = transport.send({"GET", listener.url(), {}, {}}, o);
   ASSERT_FALSE(waited);
   EXPECT_EQ(waited.error().code, "Timeout");
   EXPECT_EQ(runs, 1);
