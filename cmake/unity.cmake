@@ -2,8 +2,8 @@
 # two cores, and most of a test file's compile time is code generation for the same inline functions (GoogleTest,
 # jsoncpp, our headers) that every file in the target instantiates again. Compiling up to
 # CMAKE_UNITY_BUILD_BATCH_SIZE files as one cut clean_test's ASan compile from 68 to 23 CPU-seconds.
-# A user's plain `cmake` build stays file by file (CMAKE_UNITY_BUILD defaults to OFF). A missing #include that a
-# batch would hide is caught by tests/build, which parses every product source in a batch on its own.
+# A user's plain `cmake` build stays file by file (CMAKE_UNITY_BUILD defaults to OFF), and the arm64 preset
+# builds the bootstrap file by file, so a missing #include that a batch would hide still fails somewhere.
 #
 # Files that define a file-local name another file of the same target also defines (each file's anonymous
 # namespace has its own `invalid()`, `kContext`, `Clock`, ...) are compiled on their own. When a new file clashes,
