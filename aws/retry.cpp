@@ -12,10 +12,13 @@ namespace {
 
 // botocore/retries/standard.py ThrottledRetryableChecker._THROTTLED_ERROR_CODES (and special.py), with one
 // deliberate omission: LimitExceededException. botocore lists it as a throttle, but ECR (and Lambda) use it
-// for a quota such as the repository count (ecr-api.md §1): retrying cannot help.
-constexpr std::array<std::string_view, 13> kThrottlingCodes = {
+// for a quota such as the repository count (ecr-api.md §1): retrying cannot help. And one addition:
+// ThrottleException, the name ECR's troubleshooting page gives its throttle ("HTTP 429: Too Many Requests or
+// ThrottleException", AmazonECR/latest/userguide/common-errors.html); botocore's list lacks it.
+constexpr std::array<std::string_view, 14> kThrottlingCodes = {
     "Throttling",
     "ThrottlingException",
+    "ThrottleException",
     "ThrottledException",
     "RequestThrottledException",
     "TooManyRequestsException",

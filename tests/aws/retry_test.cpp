@@ -13,8 +13,9 @@ Error err(std::string code, int status = 400) {
 }
 
 TEST(RetryClassification, ThrottlingAndTransientAreRetryableValidationAndQuotasAreNot) {
-  for (const char* code : {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
-                           "SlowDown", "ProvisionedThroughputExceededException", "RequestThrottledException"}) {
+  for (const char* code : {"ThrottlingException", "ThrottleException", "Throttling", "TooManyRequestsException",
+                           "RequestLimitExceeded", "SlowDown", "ProvisionedThroughputExceededException",
+                           "RequestThrottledException"}) {
     EXPECT_TRUE(is_throttling(err(code))) << code;
     EXPECT_TRUE(err(code).retryable) << code;
   }
