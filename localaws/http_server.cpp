@@ -280,8 +280,8 @@ std::size_t HttpServer::open_connections() const {
   return n;
 }
 
-void HttpServer::respond_after(std::chrono::milliseconds delay, Responder respond, HttpResponse response) {
-  auto timer = std::make_shared<asio::steady_timer>(impl_->ioc, delay);
+void HttpServer::respond_at(std::chrono::steady_clock::time_point at, Responder respond, HttpResponse response) {
+  auto timer = std::make_shared<asio::steady_timer>(impl_->ioc, at);
   timer->async_wait([timer, respond = std::move(respond), response = std::move(response)](
                         beast::error_code) mutable { respond(std::move(response)); });
 }

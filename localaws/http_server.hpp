@@ -34,8 +34,8 @@ class HttpServer {
   std::uint16_t port() const;
   std::size_t open_connections() const;
 
-  // Calls `respond(response)` after `delay` without holding a serving thread (latency injection).
-  void respond_after(std::chrono::milliseconds delay, Responder respond, HttpResponse response);
+  // Calls `respond(response)` at `at` (at once if it has passed) without holding a serving thread (latency).
+  void respond_at(std::chrono::steady_clock::time_point at, Responder respond, HttpResponse response);
   // Runs `fn` on a serving thread after `delay` (dropped if the server stops first).
   void schedule(std::chrono::milliseconds delay, std::function<void()> fn);
 

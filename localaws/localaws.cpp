@@ -94,8 +94,8 @@ struct LocalAws::Impl {
             VerifierOptions{options.access_key_id, options.secret_access_key, options.session_token, options.region,
                             "ecr"},
             faults, metrics, clock, request_ids,
-            [this](std::chrono::milliseconds d, Responder r, HttpResponse res) {
-              server.respond_after(d, std::move(r), std::move(res));
+            [this](std::chrono::steady_clock::time_point at, Responder r, HttpResponse res) {
+              server.respond_at(at, std::move(r), std::move(res));
             }),
         admin(self, server),
         worlds(options.account_id, options.region),

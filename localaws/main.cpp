@@ -81,7 +81,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--region", o.region, "region (signing scope)")->capture_default_str();
   app.add_option("--account-id", o.account_id, "account id (registry id)")->capture_default_str();
-  app.add_option("--latency-ms", o.latency_ms, "added latency for every ECR call")->capture_default_str();
+  app.add_option("--latency-ms", o.latency_ms,
+                 "latency of every ECR call: each reply leaves this long after its request arrived (when it is "
+                 "ready, if serving took longer)")
+      ->capture_default_str();
   app.add_option("--deny", o.deny,
                  "OP: answer every OP call AccessDeniedException, as IAM does for a role without ecr:OP "
                  "(repeatable; * = every ECR call)");

@@ -187,6 +187,21 @@ TEST(Latency, DelaysTheReplyWithoutHoldingAServingThread) {
   EXPECT_EQ(aws.metrics()["max_concurrency"].asInt(), 4);
 }
 
+TEST(Latency, CountsFromTheRequestsArrivalSoServingTimeIsInsideIt) {
+  LocalAws aws{Options{}};
+  aws.start();
+  aws.ecr().create_repository("web");
+  aws.set_latency("ListImages", std::chrono::milliseconds(500));
+  // Serving takes 400 ms of the 500: the reply leaves 500 ms after the request came, not 900.
+  aws.on_call("ListImages", [](EcrState&) { std::this_thread::sleep_for(std::chrono::milliseconds(400)); });
+  Client c(aws.port());
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(c.ecr("ListImages", obj({{"repositoryName", "web"}})).status, 200);
+  const auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(elapsed, std::chrono::milliseconds(500));
+  EXPECT_LT(elapsed, std::chrono::milliseconds(850));
+}
+
 TEST(OnCallHook, PushesImagesWhileADeletionRuns) {
   LocalAws aws{Options{}};
   aws.start();

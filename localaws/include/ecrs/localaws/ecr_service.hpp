@@ -28,8 +28,8 @@ struct EcrReply {
   std::string json;
 };
 
-// Defers a response by a delay without blocking a serving thread (the HTTP server's timer).
-using DelayedResponder = std::function<void(std::chrono::milliseconds, Responder, HttpResponse)>;
+// Sends a response at a time (now, if that has passed) without blocking a serving thread (the HTTP server's timer).
+using DelayedResponder = std::function<void(std::chrono::steady_clock::time_point, Responder, HttpResponse)>;
 
 class EcrService : public Service {
  public:
