@@ -137,8 +137,8 @@ struct ChainItem {
   bool more = false;
 };
 
-// The chains hand their pages to the lister through this, at most as many waiting as there are chains: a chain
-// sends its next request as soon as its page is read (no thread hop on the chain), and memory stays a few pages.
+// The chains hand their pages to the lister through this: a chain sends its next request as soon as its page is
+// read (no thread hop on the chain), and memory stays a few pages.
 class PageChannel {
  public:
   explicit PageChannel(std::size_t capacity) : capacity_(std::max<std::size_t>(1, capacity)) {}
@@ -451,12 +451,14 @@ void Run::list_pass(std::optional<Error>& list_error, bool split) {
 // False when DescribeImages failed in a way that ListImages may not (describe_fallback).
 //
 // A pass that expects images lists the tagged and the untagged ones as two chains at once. Each is its own
-// nextToken chain, so the pass takes as many page round trips as the larger of the two, not their sum (10,000
-// images, 60% tagged, at 20 ms a call: 1.14x the one-chain lower bound against 1.48x in one chain, medians of 5
-// side by side, 2026-12-04; earlier, 1.3-1.4x when a first page in one chain decided whether to split, against
-// 1.1-1.15x for two chains, with localaws's older latency that left its own service time out of L). The price is a
-// call: a pass costs ceil(tagged/1000) + ceil(untagged/1000) listing calls, at most one more than one chain would,
-// sent at the same time, so it costs no time. A verifying pass is one chain: one call when the repository is empty.
+// nextToken chain, so the pass takes as many page round trips as the larger of the two, not their sum. Side by
+// side at 20 ms a call, 60% tagged, medians of 5 (bench/harness.py --ab, 2026-12-05): 10,000 images 1.09x the
+// one-chain lower bound against 1.44x in one chain, 100,000 0.94x against 1.30x. One chain misses because a page
+// costs more than L: traced against localaws, a 1,000-entry DescribeImages page (~390 KB) came back L + 2.5 ms
+// after it was sent with nothing else running, L + 2-10 ms while the deleters shared the 2 cores (ListImages'
+// ~100 KB pages: L + 1.2 ms), and a one-chain pass pays that on every page. The price is a call: a pass costs
+// ceil(tagged/1000) + ceil(untagged/1000) listing calls, at most one more than one chain would (two for an empty
+// repository), sent at the same time, so it costs no time. A verifying pass is one chain: one call when empty.
 bool Run::list_lanes(bool describe, std::optional<Error>& list_error, bool split) {
   lanes_.clear();
   if (split) {
@@ -471,7 +473,13 @@ bool Run::list_lanes(bool describe, std::optional<Error>& list_error, bool split
 // The lanes' chains at once until every one has ended. False when DescribeImages failed in a way that ListImages
 // may not (describe_fallback): the caller lists again with ListImages.
 bool Run::list_chains(bool describe, std::optional<Error>& list_error) {
-  PageChannel channel(lanes_.size());
+  // One page waiting, whatever the number of chains: a chain that finds it taken holds its page until the lister
+  // frees the place, and its next request waits too, but the lister decodes a page in ~0.5 ms against a page
+  // round trip of 20+, so the chains hardly wait. Side by side against one place per chain (medians of 5,
+  // 2026-12-05): peak RSS at 100,000 images 18.5 MB against 18.9 (each run 18.4-18.6 against 18.7-19.0; one
+  // ~390 KB DescribeImages page fewer alive), the same at 1,000, and time unchanged (10k 1.08x T_lb against
+  // 1.12x, 100k 0.91x against 0.90x).
+  PageChannel channel(1);
   std::atomic<bool> cancel{false};
   std::vector<std::jthread> chains;
   std::size_t running = 0, ended = 0;

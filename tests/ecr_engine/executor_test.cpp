@@ -317,6 +317,23 @@ TEST(EmptyRepository, ListsAtMostOncePerThousandEntriesPerPass) {
   EXPECT_EQ(h.calls("ListImages"), first_pass + 1);
 }
 
+// The same repository listed as the engine lists it by default: DescribeImages gives one entry per digest, so the
+// pass pages through 2,345 entries, not ListImages's 4,000-odd, and still one call per 1,000 of them.
+TEST(EmptyRepository, ListsTheIssuesExampleWithDescribeImagesInOneCallPerThousandDigests) {
+  Harness h;
+  h.state().create_repository("web");
+  h.seed_mixed("web", 2345);
+  const std::uint64_t untagged = ceil_div(2345, 3), tagged = 2345 - untagged;
+  auto r = run(h, options_for("web"));
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  expect_emptied(h, "web", *r, 2345);
+  EXPECT_TRUE(r->ordered_by_media_type);
+  const std::uint64_t first_pass = ceil_div(tagged, 1000) + ceil_div(untagged, 1000);
+  EXPECT_LE(first_pass, ceil_div(2345, 1000));
+  EXPECT_EQ(h.calls("DescribeImages"), first_pass + 1);  // and one verifying call that finds nothing
+  EXPECT_EQ(h.calls("ListImages"), 0u);
+}
+
 TEST(EmptyRepository, AnUnreachableEndpointFailsAfterTheConfiguredAttempts) {
   Harness h;
   h.state().create_repository("web");
