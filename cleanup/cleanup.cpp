@@ -241,6 +241,10 @@ std::vector<ecr::ImageId> ids_of(std::span<const std::string> digests) {
 // Re-listing right after the plan found nothing the plan had not, and on a slow account (400 ms a call) cost the
 // delete the invocation had time for.
 //
+// Plan order (oldest first) is the order batches are handed to the deleters, not a promise of the order they are
+// sent in: the batches that wait together for the rate controller (up to max_concurrency of them) go in whichever
+// order their threads win. Every one of them was checked by the window's re-check, which is what the guarantee needs.
+//
 // What a window did not finish is not tracked digest by digest (delete_images counts, it does not list what it
 // deleted): the next re-check's listing says what is still there, and only those digests, still planned and still
 // removable, go in the next window.

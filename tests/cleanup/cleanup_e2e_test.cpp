@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "ecrs/aws/curl_transport.hpp"
@@ -382,17 +383,32 @@ TEST(CleanupE2E, ALongDeletionReChecksInUseEveryIntervalAndSparesWhatStartedRunn
   const auto digests = big_world(w, opts);
   // Each BatchDeleteImage "takes" 20 s, longer than the 15 s re-check interval: every batch is re-checked (no
   // window fits a 20 s call, so each re-check sends one batch alone). A deployment lands during the first batch
-  // and runs an image of the last batch.
+  // and runs a planned image that batch does not hold.
+  //
+  // Which image is chosen inside the call, not beforehand: the first window hands all 5 batches to the deleters,
+  // and which of them wins the rate controller's first ticket is the threads' race (under ASan on a loaded
+  // machine the last batch, with digests[1], went first in 3 runs of 130). An image deleted by the call that was
+  // running when the deployment landed was checked by the scan before it, inside the interval: the guarantee
+  // is about what comes after.
   FakeClock clock(std::chrono::system_clock::now());
-  const std::string late = digests[1];  // deleted last: untagged images go oldest first
-  bool deployed = false;
-  w.server().on_call("BatchDeleteImage", [&](localaws::EcrState&) {
+  std::mutex late_mu;
+  std::string late;
+  w.server().on_call("BatchDeleteImage", [&](const Json::Value& input, localaws::EcrState&) {
     clock.advance(std::chrono::seconds(20));
-    if (!deployed) runs_in_app_runner(w, "late", late);
-    deployed = true;
+    std::lock_guard lock(late_mu);
+    if (!late.empty()) return;
+    std::set<std::string> sent;
+    for (const auto& id : input["imageIds"]) sent.insert(id["imageDigest"].asString());
+    // digests[0] is kept (keep_count 1); the others are all planned.
+    for (std::size_t i = 1; i < digests.size() && late.empty(); ++i) {
+      if (!sent.count(digests[i])) late = digests[i];
+    }
+    runs_in_app_runner(w, "late", late);
   });
   auto run = run_cleanup(w.factory(), opts, clock, w.logger());
   ASSERT_TRUE(run) << run.error().describe();
+  std::lock_guard lock(late_mu);
+  ASSERT_FALSE(late.empty()) << "no BatchDeleteImage was sent";
   const auto& out = run->repositories.at(0);
   EXPECT_EQ(out.in_use_rescans, 5) << "one re-check per batch once the interval passes between them";
   EXPECT_EQ(out.spared, std::vector<std::string>{late});
