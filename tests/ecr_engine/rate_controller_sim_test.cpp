@@ -408,5 +408,49 @@ TEST(AdaptiveRateController, AProbeIsNotJudgedOverTheCapAgainstAFloorFromAFewCal
   EXPECT_GE(s.c.rate(), probe);
 }
 
+// Traced against localaws (20/s cap, burst 2, 20% random, fault seed 9): a flood with one success, a test at 10/s
+// with 1 throttle in 11, then the first probe, at 18/s and under the cap, drew 7 throttles in 16: clearly over even
+// the adjusted floor, and as much through as the test. Taken for the cap, it held the run at 10/s (57% of the cap
+// used over 6,000 images). A blind probe over the floor is repeated once at its rate: a round at the floor goes on
+// climbing, a second round over it is the cap.
+TEST(AdaptiveRateController, ABlindProbeOverTheFloorIsRepeatedOnceBeforeItIsTakenForTheCap) {
+  using Mode = AdaptiveRateController::Mode;
+  const auto unlucky = [](int i) { return i % 9 != 0 && i % 9 != 2 && i % 9 != 4 && i % 9 != 6; };  // 4 in 9
+  for (const bool capped : {false, true}) {
+    Script s;
+    s.flood(1);
+    ASSERT_EQ(s.c.mode(), Mode::testing);
+    s.round([](int i) { return i != 3; });  // the test: 1 throttle in 11
+    ASSERT_EQ(s.c.mode(), Mode::probing);
+    const double probe = s.c.rate();
+    ASSERT_GT(probe, 15.0);
+    s.round(unlucky);
+    EXPECT_EQ(s.c.mode(), Mode::probing) << capped;
+    EXPECT_DOUBLE_EQ(s.c.rate(), probe) << capped;
+    if (capped) {
+      s.round(unlucky);  // over the floor again: the cap, and back to what it admitted
+      EXPECT_EQ(s.c.mode(), Mode::holding);
+      EXPECT_LT(s.c.rate(), probe);
+    } else {
+      s.round([](int i) { return i % 6 != 5; });  // a sixth throttled: at the floor, the climb goes on
+      EXPECT_EQ(s.c.mode(), Mode::probing);
+      EXPECT_GT(s.c.rate(), probe);
+    }
+  }
+}
+
+// A probe after a test paced at a measured goodput (two successes in the flood) is judged at once, as before.
+TEST(AdaptiveRateController, ASightedProbeOverTheFloorIsTakenForTheCapAtOnce) {
+  Script s;
+  s.flood(2);
+  ASSERT_EQ(s.c.mode(), AdaptiveRateController::Mode::testing);
+  s.round([](int i) { return i != 3; });
+  ASSERT_EQ(s.c.mode(), AdaptiveRateController::Mode::probing);
+  const double probe = s.c.rate();
+  s.round([](int i) { return i % 3 != 2; });  // a third throttled, not clearly less through than the test
+  EXPECT_EQ(s.c.mode(), AdaptiveRateController::Mode::holding);
+  EXPECT_LT(s.c.rate(), probe);
+}
+
 }  // namespace
 }  // namespace ecrs::ecr

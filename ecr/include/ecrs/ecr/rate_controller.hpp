@@ -198,6 +198,7 @@ class AdaptiveRateController {
   bool starting_ = false;        // probing straight after a test found a cap, until a probe is throttled
   double last_goodput_ = 0.0;    // the last round's
   double prev_probe_rate_ = 0.0;  // a probe at this rate got less through than the round before: not repeated
+  bool blind_probe_ = false;      // the first probe after a blind test, not yet repeated
   // The floor's evidence: calls and throttles of rounds no cap throttled, at most kFloorCalls.
   double floor_calls_ = 0.0;
   double floor_throttled_ = 0.0;
