@@ -352,6 +352,15 @@ struct Script {
       ok(i) ? c.on_success(*t) : c.on_throttle(*t);
     }
   }
+
+  // A flood with `flood_ok` successes, then the test round it starts, 1 throttle in 11, which finds a cap: the
+  // controller is left at its first probe. Call it under ASSERT_NO_FATAL_FAILURE.
+  void to_first_probe(int flood_ok) {
+    flood(flood_ok);
+    ASSERT_EQ(c.mode(), AdaptiveRateController::Mode::testing);
+    round([](int i) { return i != 3; });
+    ASSERT_EQ(c.mode(), AdaptiveRateController::Mode::probing);
+  }
 };
 
 // Traced against localaws (20/s cap, burst 2, 20% random): a test drew 1 throttle in 11 (a floor of 0); the first
@@ -361,10 +370,7 @@ struct Script {
 TEST(AdaptiveRateController, AProbeThatGotLessThroughBySendingFasterIsRepeatedNotTakenForTheCap) {
   using Mode = AdaptiveRateController::Mode;
   Script s;
-  s.flood(2);
-  ASSERT_EQ(s.c.mode(), Mode::testing);
-  s.round([](int i) { return i != 3; });  // the test: 1 throttle in 11
-  ASSERT_EQ(s.c.mode(), Mode::probing);
+  ASSERT_NO_FATAL_FAILURE(s.to_first_probe(2));
   const double probe = s.c.rate();
   s.round([](int i) { return i % 2 == 0; });  // the unlucky probe: every other call throttled
   EXPECT_EQ(s.c.mode(), Mode::probing);
@@ -397,10 +403,7 @@ TEST(AdaptiveRateController, AfterAFloodWithOneSuccessTheFirstProbeIsALargeStep)
 TEST(AdaptiveRateController, AProbeIsNotJudgedOverTheCapAgainstAFloorFromAFewCalls) {
   using Mode = AdaptiveRateController::Mode;
   Script s;
-  s.flood(1);
-  ASSERT_EQ(s.c.mode(), Mode::testing);
-  s.round([](int i) { return i != 3; });  // the test: 1 throttle in 11
-  ASSERT_EQ(s.c.mode(), Mode::probing);
+  ASSERT_NO_FATAL_FAILURE(s.to_first_probe(1));
   const double probe = s.c.rate();
   ASSERT_GT(probe, 15.0);
   s.round([](int i) { return i % 3 != 1; });  // the probe: a third throttled, more through than the test
@@ -418,10 +421,7 @@ TEST(AdaptiveRateController, ABlindProbeOverTheFloorIsRepeatedOnceBeforeItIsTake
   const auto unlucky = [](int i) { return i % 9 != 0 && i % 9 != 2 && i % 9 != 4 && i % 9 != 6; };  // 4 in 9
   for (const bool capped : {false, true}) {
     Script s;
-    s.flood(1);
-    ASSERT_EQ(s.c.mode(), Mode::testing);
-    s.round([](int i) { return i != 3; });  // the test: 1 throttle in 11
-    ASSERT_EQ(s.c.mode(), Mode::probing);
+    ASSERT_NO_FATAL_FAILURE(s.to_first_probe(1));
     const double probe = s.c.rate();
     ASSERT_GT(probe, 15.0);
     s.round(unlucky);
@@ -442,10 +442,7 @@ TEST(AdaptiveRateController, ABlindProbeOverTheFloorIsRepeatedOnceBeforeItIsTake
 // A probe after a test paced at a measured goodput (two successes in the flood) is judged at once, as before.
 TEST(AdaptiveRateController, ASightedProbeOverTheFloorIsTakenForTheCapAtOnce) {
   Script s;
-  s.flood(2);
-  ASSERT_EQ(s.c.mode(), AdaptiveRateController::Mode::testing);
-  s.round([](int i) { return i != 3; });
-  ASSERT_EQ(s.c.mode(), AdaptiveRateController::Mode::probing);
+  ASSERT_NO_FATAL_FAILURE(s.to_first_probe(2));
   const double probe = s.c.rate();
   s.round([](int i) { return i % 3 != 2; });  // a third throttled, not clearly less through than the test
   EXPECT_EQ(s.c.mode(), AdaptiveRateController::Mode::holding);
