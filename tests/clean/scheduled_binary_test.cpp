@@ -14,6 +14,7 @@
 
 #include "clean_support.hpp"
 #include "ecrs/common/json.hpp"
+#include "ecrs/ecr/ecr_client.hpp"
 #include "support/lambda_env.hpp"
 #include "support/process.hpp"
 
@@ -114,7 +115,8 @@ TEST(ScheduledBinary, OnASlowAccountEachInvocationAnswersBeforeTheDeadlineAndDel
   // two tests at a time), where the plan took 3.4 s of the 4.5 s before the stop time and the run's first delete,
   // which goes alone to measure the latency, left no room for a wave: 100, 100, 100, 100, 660. The property is that
   // each invocation deletes, so the bound is what that alone guarantees: a batch of 100 an invocation.
-  constexpr int kInvocations = (kBulkImages + 99) / 100 + 1;
+  constexpr int kBatch = static_cast<int>(ecr::kMaxImageIdsPerCall);
+  constexpr int kInvocations = (kBulkImages + kBatch - 1) / kBatch + 1;  // bulk's batches, then web
   bool complete = false;
   for (int invocation = 1; invocation <= kInvocations && !complete; ++invocation) {
     const Outcome o = fn.run(kTimeout);
